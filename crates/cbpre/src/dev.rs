@@ -1,0 +1,51 @@
+//! The dev chain's published CA key.
+//!
+//! **Public, for development only.** Its secret is printed here so that the dev chain
+//! works out of the box: anyone can issue certificates under it. A real deployment
+//! runs `Setup` and puts its own `P_alpha` in its chain's genesis.
+
+/// `scalar(alpha)` of the dev CA: `SHA-256("SensorShare dev CA -- public, never use in production")`.
+pub const DEV_CA_SECRET: [u8; 32] =
+	hex32(b"027cc2a832f5a7f729c7800a425d457638358dd3467e895a892b0797d42f4aaa");
+
+/// `point(P_alpha)` of the dev CA.
+pub const DEV_CA_PUBLIC: [u8; 33] = {
+	let x = hex32(b"289720063bf32df43ea2c1ed40be171e06ec22f8ba2846249a1ae6dd372877c7");
+	let mut out = [0u8; 33];
+	out[0] = 0x03;
+	let mut i = 0;
+	while i < 32 {
+		out[i + 1] = x[i];
+		i += 1;
+	}
+	out
+};
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn the_published_public_key_is_that_of_the_published_secret() {
+		let ca = crate::CaSecretKey::from_bytes(&DEV_CA_SECRET).expect("a valid scalar");
+		assert_eq!(ca.public_key().to_bytes(), DEV_CA_PUBLIC);
+	}
+}
+
+const fn hex32(s: &[u8; 64]) -> [u8; 32] {
+	let mut out = [0u8; 32];
+	let mut i = 0;
+	while i < 32 {
+		out[i] = (nibble(s[2 * i]) << 4) | nibble(s[2 * i + 1]);
+		i += 1;
+	}
+	out
+}
+
+const fn nibble(c: u8) -> u8 {
+	match c {
+		b'0'..=b'9' => c - b'0',
+		b'a'..=b'f' => c - b'a' + 10,
+		_ => panic!("not a lowercase hex digit"),
+	}
+}
