@@ -24,6 +24,10 @@ type Xmd = ExpandMsgXmd<Sha256>;
 /// Fails with [`Error::InvalidXmdParameters`] for an empty or over-long tag, or an
 /// output longer than 8160 bytes.
 pub fn expand_message_xmd(parts: &[&[u8]], dst: &[u8], out: &mut [u8]) -> Result<(), Error> {
+	if dst.is_empty() {
+		// RFC 9380, section 3.1: tags MUST have nonzero length.
+		return Err(Error::InvalidXmdParameters);
+	}
 	let dsts = [dst];
 	let mut e = Xmd::expand_message(parts, &dsts, out.len())
 		.map_err(|_| Error::InvalidXmdParameters)?;

@@ -143,7 +143,8 @@ impl PublicKey {
 	/// participant's key from its identity and certificate.
 	pub fn derive(id: &Identity, cert: &Certificate, ca: &CaPublicKey) -> Result<Self, Error> {
 		let e = h1(&cert.0, id)?;
-		non_identity(cert.0 * e + ca.0).map(PublicKey)
+		// Everything here is public: the variable-time multiplication is safe.
+		non_identity(crate::msm::mul_vartime(&e, &cert.0) + ca.0).map(PublicKey)
 	}
 }
 
