@@ -12,6 +12,11 @@ use sp_consensus_grandpa::AuthorityId as GrandpaId;
 use sp_genesis_builder::{self, PresetId};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
+/// The name of the `development` preset.
+pub const DEV_PRESET: &str = sp_genesis_builder::DEV_RUNTIME_PRESET;
+/// The name of the `local_testnet` preset.
+pub const LOCAL_PRESET: &str = sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET;
+
 /// What every dev account starts with.
 pub const DEV_ENDOWMENT: u128 = 1_000_000 * UNIT;
 /// The dev storage provider's endpoint: the cloud worker's default address.
@@ -82,8 +87,8 @@ pub fn local_config_genesis() -> Value {
 /// The preset's JSON, if `id` names one.
 pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 	let patch = match id.as_ref() {
-		sp_genesis_builder::DEV_RUNTIME_PRESET => development_config_genesis(),
-		sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET => local_config_genesis(),
+		DEV_PRESET => development_config_genesis(),
+		LOCAL_PRESET => local_config_genesis(),
 		_ => return None,
 	};
 	Some(
@@ -96,7 +101,7 @@ pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 /// The names of the presets.
 pub fn preset_names() -> Vec<PresetId> {
 	vec![
-		PresetId::from(sp_genesis_builder::DEV_RUNTIME_PRESET),
-		PresetId::from(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET),
+		PresetId::from(DEV_PRESET),
+		PresetId::from(LOCAL_PRESET),
 	]
 }

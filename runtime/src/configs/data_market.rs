@@ -1,8 +1,30 @@
-//! The data market: limits and periods of agreements.
+//! The data market: deposits, limits and periods of agreements.
 
 use super::*;
 
 parameter_types! {
-	/// The hold reason for escrowed payments.
-	pub const DataMarketMaxSensorsPerRequest: u32 = 16;
+	/// Held for each sensor, identity and provider registration.
+	pub const DataMarketRegistrationDeposit: Balance = UNIT / 10;
+	/// Blocks from a request to its deadline for acceptance and delivery: an hour
+	/// at the target block time.
+	pub const DataMarketDeliveryPeriod: BlockNumber = HOURS;
+	/// Blocks from a delivery to automatic settlement: a day at the target block time.
+	pub const DataMarketConfirmationPeriod: BlockNumber = DAYS;
+}
+
+impl pallet_data_market::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type CaOrigin = frame_system::EnsureRoot<AccountId>;
+	type RegistrationDeposit = DataMarketRegistrationDeposit;
+	type MaxSensorsPerRequest = ConstU32<16>;
+	type MaxEpochsPerRequest = ConstU32<256>;
+	type MaxDescriptionLen = ConstU32<256>;
+	type MaxEndpointLen = ConstU32<128>;
+	type MaxLocationLen = ConstU32<256>;
+	type DeliveryPeriod = DataMarketDeliveryPeriod;
+	type ConfirmationPeriod = DataMarketConfirmationPeriod;
+	type MaxExpiriesPerBlock = ConstU32<64>;
+	type WeightInfo = pallet_data_market::weights::SubstrateWeight<Runtime>;
 }

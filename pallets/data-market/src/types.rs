@@ -1,0 +1,140 @@
+//! The records the data market keeps on chain.
+
+use crate::Config;
+use codec::{Decode, Encode, MaxEncodedLen};
+use frame_support::{
+	pallet_prelude::{BoundedVec, ConstU32},
+	traits::fungible::Inspect,
+	CloneNoBound, EqNoBound, PartialEqNoBound, RuntimeDebugNoBound,
+};
+use frame_system::pallet_prelude::BlockNumberFor;
+use scale_info::TypeInfo;
+
+/// A CB-PRE identity: 1 to 64 bytes (a SensorTag uses its 6-byte BLE MAC).
+pub type IdBytes = BoundedVec<u8, ConstU32<64>>;
+/// A point in SEC1 compressed form: a certificate or a public key.
+pub type PointBytes = [u8; 33];
+/// A re-encryption key: 32 bytes, one per sensor and epoch.
+pub type ReKeyBytes = [u8; 32];
+/// The number of an agreement.
+pub type AgreementId = u64;
+/// The balance type of the currency.
+pub type BalanceOf<T> =
+	<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+/// The re-keys of an agreement: for each of its sensors (in the request's order),
+/// one re-key per epoch from `from_epoch` to `to_epoch`.
+pub type ReKeysOf<T> = BoundedVec<
+	BoundedVec<ReKeyBytes, <T as Config>::MaxEpochsPerRequest>,
+	<T as Config>::MaxSensorsPerRequest,
+>;
+
+/// A registered sensor.
+#[derive(
+	Encode, Decode, CloneNoBound, PartialEqNoBound, EqNoBound, RuntimeDebugNoBound, TypeInfo,
+	MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(T))]
+#[codec(mel_bound())]
+pub struct SensorInfo<T: Config> {
+	/// The account that owns the sensor, sets its price and re-keys its data.
+	pub owner: T::AccountId,
+	/// The sensor's ECQV certificate.
+	pub cert: PointBytes,
+	/// The sensor's public key `P_A = PublicKey(id, cert)`, derived on registration.
+	pub public_key: PointBytes,
+	/// The price of one epoch of this sensor's data.
+	pub price_per_epoch: BalanceOf<T>,
+	/// Length of an epoch in seconds: epoch `t` covers `[t*epoch_secs, (t+1)*epoch_secs)`.
+	pub epoch_secs: u64,
+	/// The storage provider that holds the sensor's data and delivers it.
+	pub provider: T::AccountId,
+	/// Free text shown to buyers (location, quantities measured).
+	pub description: BoundedVec<u8, T::MaxDescriptionLen>,
+	/// Whether the sensor takes new requests.
+	pub active: bool,
+	/// The agreements that involve the sensor and are not yet settled or expired.
+	pub open_agreements: u32,
+}
+
+/// A registered data user (requester).
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+pub struct UserInfo {
+	/// The user's CB-PRE identity.
+	pub id: IdBytes,
+	/// The user's ECQV certificate.
+	pub cert: PointBytes,
+	/// The user's public key `P_B = PublicKey(id, cert)`, which owners re-key for.
+	pub public_key: PointBytes,
+}
+
+/// A registered storage provider.
+#[derive(
+	Encode, Decode, CloneNoBound, PartialEqNoBound, EqNoBound, RuntimeDebugNoBound, TypeInfo,
+	MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(T))]
+#[codec(mel_bound())]
+pub struct ProviderInfo<T: Config> {
+	/// Where sensors upload and requesters download (a URL).
+	pub endpoint: BoundedVec<u8, T::MaxEndpointLen>,
+	/// The provider's fee for one epoch of one sensor's data delivered.
+	pub fee_per_epoch: BalanceOf<T>,
+}
+
+/// Where an agreement stands.
+#[derive(Encode, Decode, Clone, Copy, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+pub enum AgreementStatus {
+	/// Requested and paid into escrow; waiting for the owner.
+	Requested,
+	/// Accepted with its re-keys; waiting for the provider's delivery.
+	Accepted,
+	/// Delivered; waiting for the requester's confirmation.
+	Delivered,
+}
+
+/// A data agreement: the paper's runtime smart contract.
+#[derive(
+	Encode, Decode, CloneNoBound, PartialEqNoBound, EqNoBound, RuntimeDebugNoBound, TypeInfo,
+	MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(T))]
+#[codec(mel_bound())]
+pub struct Agreement<T: Config> {
+	/// Who asked and paid.
+	pub requester: T::AccountId,
+	/// The owner of every sensor of the agreement, who is paid the price.
+	pub owner: T::AccountId,
+	/// The storage provider that delivers, and is paid the fee.
+	pub provider: T::AccountId,
+	/// The sensors, all of one owner, provider and epoch length.
+	pub sensors: BoundedVec<IdBytes, T::MaxSensorsPerRequest>,
+	/// The first epoch of data.
+	pub from_epoch: u64,
+	/// The last epoch of data (inclusive).
+	pub to_epoch: u64,
+	/// What the owner receives: sensors × epochs × price per epoch.
+	pub price: BalanceOf<T>,
+	/// What the provider receives: sensors × epochs × fee per epoch.
+	pub fee: BalanceOf<T>,
+	/// Where the agreement stands.
+	pub status: AgreementStatus,
+	/// The last block for the next step: acceptance and delivery while requested or
+	/// accepted (after it, the requester is refunded); confirmation once delivered
+	/// (after it, the escrow is released to owner and provider).
+	pub deadline: BlockNumberFor<T>,
+	/// Where the delivery is and the digest of its manifest, once delivered.
+	pub delivery: Option<(BoundedVec<u8, T::MaxLocationLen>, [u8; 32])>,
+}
+
+impl<T: Config> Agreement<T> {
+	/// How many epochs the agreement covers.
+	pub fn epochs(&self) -> u64 {
+		self.to_epoch.saturating_sub(self.from_epoch).saturating_add(1)
+	}
+
+	/// What the requester holds in escrow for it.
+	pub fn escrow(&self) -> BalanceOf<T> {
+		use sp_runtime::Saturating;
+		self.price.saturating_add(self.fee)
+	}
+}
