@@ -1,0 +1,117 @@
+//! A test runtime: System, Balances and the data market, with a CA, a provider and
+//! funded accounts.
+
+use crate as pallet_data_market;
+use cbpre::{CaSecretKey, Identity, KeyRequest, SecretKey};
+use frame_support::{derive_impl, parameter_types, traits::ConstU32};
+use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+use sp_runtime::BuildStorage;
+
+type Block = frame_system::mocking::MockBlock<Test>;
+
+frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system,
+		Balances: pallet_balances,
+		DataMarket: pallet_data_market,
+	}
+);
+
+pub type AccountId = u64;
+pub type Balance = u64;
+
+/// Owns the sensors.
+pub const OWNER: AccountId = 1;
+/// Asks for data.
+pub const REQUESTER: AccountId = 2;
+/// The genesis storage provider.
+pub const PROVIDER: AccountId = 3;
+/// Someone else.
+pub const OTHER: AccountId = 4;
+/// Owns other sensors.
+pub const OTHER_OWNER: AccountId = 5;
+/// A second provider, registered by the tests that need it.
+pub const PROVIDER_2: AccountId = 6;
+/// Has almost nothing.
+pub const POOR: AccountId = 7;
+
+pub const INITIAL_BALANCE: Balance = 1_000_000;
+pub const PROVIDER_FEE: Balance = 2;
+pub const DEPOSIT: Balance = 10;
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type AccountStore = System;
+	type Balance = Balance;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+parameter_types! {
+	pub const Deposit: Balance = DEPOSIT;
+	pub const DeliveryPeriod: u64 = 10;
+	pub const ConfirmationPeriod: u64 = 20;
+}
+
+impl pallet_data_market::Config for Test {
+	type RuntimeEvent = RuntimeEvent;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type CaOrigin = frame_system::EnsureRoot<AccountId>;
+	type RegistrationDeposit = Deposit;
+	type MaxSensorsPerRequest = ConstU32<4>;
+	type MaxEpochsPerRequest = ConstU32<8>;
+	type MaxDescriptionLen = ConstU32<32>;
+	type MaxEndpointLen = ConstU32<32>;
+	type MaxLocationLen = ConstU32<64>;
+	type DeliveryPeriod = DeliveryPeriod;
+	type ConfirmationPeriod = ConfirmationPeriod;
+	type MaxExpiriesPerBlock = ConstU32<3>;
+	type WeightInfo = ();
+}
+
+/// The test chain's CA: the published dev CA.
+pub fn ca() -> CaSecretKey {
+	CaSecretKey::from_bytes(&cbpre::dev::DEV_CA_SECRET).expect("the dev CA key is valid")
+}
+
+/// Runs CertifiedUserKeyGen for `id` under the test CA.
+pub fn certify(id: &[u8]) -> SecretKey {
+	let mut rng = ChaCha20Rng::from_seed(sp_io::hashing::blake2_256(id));
+	let ca = ca();
+	let request = KeyRequest::new_with_rng(Identity::new(id).expect("valid id"), &mut rng);
+	let response = ca.issue_with_rng(request.message(), &mut rng).expect("issued");
+	request.finish(&response, &ca.public_key()).expect("accepted")
+}
+
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	let mut t = frame_system::GenesisConfig::<Test>::default().build_storage().expect("storage");
+	pallet_balances::GenesisConfig::<Test> {
+		balances: vec![
+			(OWNER, INITIAL_BALANCE),
+			(REQUESTER, INITIAL_BALANCE),
+			(PROVIDER, INITIAL_BALANCE),
+			(OTHER, INITIAL_BALANCE),
+			(OTHER_OWNER, INITIAL_BALANCE),
+			(PROVIDER_2, INITIAL_BALANCE),
+			(POOR, 5),
+		],
+		..Default::default()
+	}
+	.assimilate_storage(&mut t)
+	.expect("balances genesis");
+	pallet_data_market::GenesisConfig::<Test> {
+		ca_key: Some(ca().public_key().to_bytes().to_vec()),
+		providers: vec![(PROVIDER, b"http://127.0.0.1:8088".to_vec(), PROVIDER_FEE)],
+	}
+	.assimilate_storage(&mut t)
+	.expect("data market genesis");
+	let mut ext = sp_io::TestExternalities::new(t);
+	ext.execute_with(|| System::set_block_number(1));
+	ext
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian/Ubuntu machine needs to build and test SensorShare:
+# a C toolchain with clang (the wasm runtime and librocksdb-free sc-* crates still
+# build C through cc), protoc (libp2p/litep2p), D-Bus headers (btleplug on Linux),
+# and the Rust toolchain pinned in rust-toolchain.toml with its wasm targets.
+# Idempotent: safe to run again.
+set -euo pipefail
+
+packages=(build-essential clang libclang-dev lld protobuf-compiler libdbus-1-dev pkg-config git curl ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	sudo=""
+	[[ $(id -u) -eq 0 ]] || sudo="sudo"
+	echo "setup: installing ${missing[*]}"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v rustup >/dev/null 2>&1; then
+	echo "setup: rustup is required; install it from your distribution (apt-get install rustup) or rustup.rs" >&2
+	exit 1
+fi
+cd "$(dirname "$0")/.."
+# rust-toolchain.toml names the channel, components and targets; `rustup show`
+# installs whatever of it is missing. The explicit adds cover older rustups.
+rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
+rustup target add wasm32-unknown-unknown wasm32v1-none >/dev/null
+rustup component add rust-src rustfmt clippy >/dev/null
+echo "setup: done"

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# A 3-validator SensorShare network (Alice, Bob, Charlie; Aura + GRANDPA) on
+# loopback ports. RPC: ws://127.0.0.1:9944, :9945, :9946. Ctrl-C stops all three.
+#
+#   scripts/testnet.sh            run until Ctrl-C
+#   scripts/testnet.sh --check    exit 0 once every node has finalized block 3
+#                                 (exit 1 if that takes more than 3 minutes)
+#
+# NODE=path/to/sensorshare-node overrides the binary (default: target/release).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+node=${NODE:-target/release/sensorshare-node}
+if [[ ! -x $node ]]; then
+	echo "testnet: no $node; build it with: cargo build --release --locked -p sensorshare-node" >&2
+	exit 1
+fi
+check=false
+[[ ${1:-} == --check ]] && check=true
+
+base=$(mktemp -d -t sensorshare-testnet.XXXXXX)
+pids=()
+stop() {
+	trap - INT TERM EXIT
+	echo "testnet: stopping"
+	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+	rm -rf "$base"
+	echo "testnet: stopped"
+}
+trap stop INT TERM EXIT
+
+# Alice's fixed node key gives the bootnode a known peer id.
+alice_key=0000000000000000000000000000000000000000000000000000000000000001
+alice_peer=12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp
+names=(alice bob charlie)
+for i in 0 1 2; do
+	name=${names[$i]}
+	args=(--chain local --validator "--$name" --base-path "$base/$name"
+		--port $((30333 + i)) --rpc-port $((9944 + i)) --rpc-cors all
+		--no-mdns --no-prometheus --no-telemetry)
+	if [[ $name == alice ]]; then
+		args+=(--node-key "$alice_key")
+	else
+		args+=(--bootnodes "/ip4/127.0.0.1/tcp/30333/p2p/$alice_peer")
+	fi
+	"$node" "${args[@]}" >"$base/$name.log" 2>&1 &
+	pids+=($!)
+	echo "testnet: $name on ws://127.0.0.1:$((9944 + i)) (log: $base/$name.log)"
+done
+
+finalized() {
+	local hash
+	hash=$(curl -s -H 'Content-Type: application/json' \
+		-d '{"id":1,"jsonrpc":"2.0","method":"chain_getFinalizedHead","params":[]}' \
+		"http://127.0.0.1:$1" | sed -n 's/.*"result":"\(0x[0-9a-f]*\)".*/\1/p')
+	[[ -n $hash ]] || { echo 0; return; }
+	curl -s -H 'Content-Type: application/json' \
+		-d "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"chain_getHeader\",\"params\":[\"$hash\"]}" \
+		"http://127.0.0.1:$1" | sed -n 's/.*"number":"\(0x[0-9a-f]*\)".*/\1/p' | xargs -r printf '%d\n'
+}
+
+start=$SECONDS
+while true; do
+	for pid in "${pids[@]}"; do
+		kill -0 "$pid" 2>/dev/null || { echo "testnet: a node exited; see $base" >&2; tail -n 20 "$base"/*.log >&2; exit 1; }
+	done
+	heights=()
+	for i in 0 1 2; do heights+=("$(finalized $((9944 + i)))"); done
+	echo "testnet: finalized blocks: alice ${heights[0]:-0}, bob ${heights[1]:-0}, charlie ${heights[2]:-0}"
+	if $check; then
+		if ((${heights[0]:-0} >= 3 && ${heights[1]:-0} >= 3 && ${heights[2]:-0} >= 3)); then
+			echo "testnet: all three validators finalize"
+			exit 0
+		fi
+		if ((SECONDS - start > 180)); then
+			echo "testnet: no finality after 3 minutes" >&2
+			tail -n 20 "$base"/*.log >&2
+			exit 1
+		fi
+	fi
+	sleep 6
+done
