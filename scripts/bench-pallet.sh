@@ -3,7 +3,7 @@
 # pallets/data-market/src/weights.rs. Builds the node with the `benchmark`
 # subcommand (`--features runtime-benchmarks`), which the default build leaves out;
 # run it on the reference machine (2 cores), with nothing else running.
-# STEPS and REPEAT override the sampling (defaults 50 and 20).
+# STEPS and REPEAT override the sampling (defaults 25 and 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +17,7 @@ target/release/sensorshare-node-bench benchmark pallet \
 	--wasm-execution compiled \
 	--pallet pallet_data_market \
 	--extrinsic '*' \
-	--steps "${STEPS:-50}" \
-	--repeat "${REPEAT:-20}" \
+	--steps "${STEPS:-25}" \
+	--repeat "${REPEAT:-10}" \
 	--template scripts/weight-template.hbs \
 	--output pallets/data-market/src/weights.rs

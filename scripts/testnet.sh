@@ -30,18 +30,17 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-# Alice's fixed node key gives the bootnode a known peer id.
-alice_key=0000000000000000000000000000000000000000000000000000000000000001
+# Fixed, public node keys (a local testnet only): key 1 gives Alice, the bootnode,
+# a known peer id.
 alice_peer=12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp
 names=(alice bob charlie)
 for i in 0 1 2; do
 	name=${names[$i]}
 	args=(--chain local --validator "--$name" --base-path "$base/$name"
 		--port $((30333 + i)) --rpc-port $((9944 + i)) --rpc-cors all
-		--no-mdns --no-prometheus --no-telemetry)
-	if [[ $name == alice ]]; then
-		args+=(--node-key "$alice_key")
-	else
+		--no-mdns --no-prometheus --no-telemetry
+		--node-key "$(printf '%064x' $((i + 1)))")
+	if [[ $name != alice ]]; then
 		args+=(--bootnodes "/ip4/127.0.0.1/tcp/30333/p2p/$alice_peer")
 	fi
 	"$node" "${args[@]}" >"$base/$name.log" 2>&1 &

@@ -267,14 +267,20 @@ pub async fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime:
 				timer.tick().await;
 				loop {
 					timer.tick().await;
+					let (sender, sealed) = futures::channel::oneshot::channel();
 					let command = sc_consensus_manual_seal::EngineCommand::SealNewBlock {
 						create_empty: true,
 						finalize: true,
 						parent_hash: None,
-						sender: None,
+						sender: Some(sender),
 					};
 					if futures::SinkExt::send(&mut sink, command).await.is_err() {
 						break;
+					}
+					match sealed.await {
+						Ok(Ok(_)) => {},
+						Ok(Err(e)) => log::warn!("sealing a block failed: {e}"),
+						Err(_) => break,
 					}
 				}
 			});

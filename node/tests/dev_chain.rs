@@ -204,7 +204,7 @@ async fn a_registered_sensor_is_finalized_on_the_dev_chain() {
 	assert_eq!(sensor.public_key, key.public_key().to_bytes());
 	assert_eq!(sensor.provider, Sr25519Keyring::Ferdie.to_account_id());
 
-	let events_key = frame_system::Events::<Runtime>::hashed_key().to_vec();
+	let events_key = [sp_core::twox_128(b"System"), sp_core::twox_128(b"Events")].concat();
 	let events: Vec<frame_system::EventRecord<RuntimeEvent, H256>> =
 		storage(&client, events_key, block).await.expect("the block's events");
 	assert!(
