@@ -13,8 +13,11 @@ use sensorshare_runtime::{apis::RuntimeApi, opaque::Block};
 use sp_consensus_aura::sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPair};
 use std::{sync::Arc, time::Duration};
 
-pub(crate) type FullClient =
-	sc_service::TFullClient<Block, RuntimeApi, sc_executor::WasmExecutor<sp_io::SubstrateHostFunctions>>;
+pub(crate) type FullClient = sc_service::TFullClient<
+	Block,
+	RuntimeApi,
+	sc_executor::WasmExecutor<sp_io::SubstrateHostFunctions>,
+>;
 type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 type TransactionPool = sc_transaction_pool::TransactionPoolHandle<Block, FullClient>;
@@ -93,8 +96,8 @@ pub fn new_partial(config: &Configuration, sealing: Sealing) -> Result<Service, 
 				telemetry.as_ref().map(|x| x.handle()),
 			)?;
 			let cidp_client = client.clone();
-			let import_queue =
-				sc_consensus_aura::import_queue::<AuraPair, _, _, _, _, _>(ImportQueueParams {
+			let import_queue = sc_consensus_aura::import_queue::<AuraPair, _, _, _, _, _>(
+				ImportQueueParams {
 					block_import: grandpa_block_import.clone(),
 					justification_import: Some(Box::new(grandpa_block_import.clone())),
 					client: client.clone(),
@@ -118,7 +121,8 @@ pub fn new_partial(config: &Configuration, sealing: Sealing) -> Result<Service, 
 					check_for_equivocation: Default::default(),
 					telemetry: telemetry.as_ref().map(|x| x.handle()),
 					compatibility_mode: Default::default(),
-				})?;
+				},
+			)?;
 			(import_queue, Some((grandpa_block_import, grandpa_link)))
 		},
 	};
@@ -136,7 +140,9 @@ pub fn new_partial(config: &Configuration, sealing: Sealing) -> Result<Service, 
 }
 
 /// Builds and starts a full node.
-pub async fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>>(
+pub async fn new_full<
+	N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>,
+>(
 	config: Configuration,
 	sealing: Sealing,
 ) -> Result<TaskManager, ServiceError> {
@@ -160,9 +166,11 @@ pub async fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime:
 
 	// GRANDPA's gossip protocol and warp sync, when GRANDPA runs.
 	let grandpa_protocol_name = sc_consensus_grandpa::protocol_standard_name(
-		&client.block_hash(0).ok().flatten().ok_or_else(|| {
-			ServiceError::Other("the database holds no genesis block".into())
-		})?,
+		&client
+			.block_hash(0)
+			.ok()
+			.flatten()
+			.ok_or_else(|| ServiceError::Other("the database holds no genesis block".into()))?,
 		&config.chain_spec,
 	);
 	let mut grandpa_notification_service = None;
@@ -373,8 +381,9 @@ pub async fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime:
 				);
 			}
 		},
-		(Sealing::Aura, None) =>
-			return Err(ServiceError::Other("Aura sealing was set up without GRANDPA".into())),
+		(Sealing::Aura, None) => {
+			return Err(ServiceError::Other("Aura sealing was set up without GRANDPA".into()))
+		},
 	}
 
 	Ok(task_manager)

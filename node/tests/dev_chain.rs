@@ -161,10 +161,8 @@ async fn a_registered_sensor_is_finalized_on_the_dev_chain() {
 	let client = node.client().await;
 
 	let alice = Sr25519Keyring::Alice;
-	let genesis: H256 = client
-		.request("chain_getBlockHash", rpc_params![0])
-		.await
-		.expect("the genesis hash");
+	let genesis: H256 =
+		client.request("chain_getBlockHash", rpc_params![0]).await.expect("the genesis hash");
 	let nonce: u32 = client
 		.request("system_accountNextIndex", rpc_params![alice.to_account_id().to_ss58check()])
 		.await

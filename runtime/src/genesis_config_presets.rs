@@ -1,9 +1,7 @@
 //! Genesis presets: `development` (one validator, dev accounts funded, the published
 //! dev CA key, one dev storage provider) and `local_testnet` (three validators).
 
-use crate::{
-	AccountId, BalancesConfig, DataMarketConfig, RuntimeGenesisConfig, SudoConfig, UNIT,
-};
+use crate::{AccountId, BalancesConfig, DataMarketConfig, RuntimeGenesisConfig, SudoConfig, UNIT};
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
 use serde_json::Value;
@@ -32,7 +30,11 @@ fn testnet_genesis(
 ) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
-			balances: endowed_accounts.iter().cloned().map(|k| (k, DEV_ENDOWMENT)).collect::<Vec<_>>(),
+			balances: endowed_accounts
+				.iter()
+				.cloned()
+				.map(|k| (k, DEV_ENDOWMENT))
+				.collect::<Vec<_>>(),
 		},
 		aura: pallet_aura::GenesisConfig {
 			authorities: initial_authorities.iter().map(|x| x.0.clone()).collect::<Vec<_>>(),
@@ -100,8 +102,5 @@ pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 
 /// The names of the presets.
 pub fn preset_names() -> Vec<PresetId> {
-	vec![
-		PresetId::from(DEV_PRESET),
-		PresetId::from(LOCAL_PRESET),
-	]
+	vec![PresetId::from(DEV_PRESET), PresetId::from(LOCAL_PRESET)]
 }

@@ -3,9 +3,7 @@
 //! `cargo bench -p cbpre --bench cbpre` runs the criterion benchmarks, then prints a
 //! Markdown table of every operation's time and its cost in scalar multiplications.
 
-use cbpre::{
-	CaSecretKey, DataKey, Identity, KeyRequest, Meta, PublicKey, SecretKey,
-};
+use cbpre::{CaSecretKey, DataKey, Identity, KeyRequest, Meta, PublicKey, SecretKey};
 use criterion::{black_box, BenchmarkId, Criterion, Throughput};
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use std::path::PathBuf;

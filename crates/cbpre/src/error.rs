@@ -51,27 +51,33 @@ pub enum Error {
 impl fmt::Display for Error {
 	fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 		match self {
-			Error::InvalidLength { expected, got } =>
-				write!(f, "invalid length: expected {expected} bytes, got {got}"),
+			Error::InvalidLength { expected, got } => {
+				write!(f, "invalid length: expected {expected} bytes, got {got}")
+			},
 			Error::IdentityPoint => f.write_str("the identity point is not accepted"),
-			Error::InvalidPointTag(t) =>
-				write!(f, "invalid point tag 0x{t:02x}: expected SEC1 compressed (0x02 or 0x03)"),
+			Error::InvalidPointTag(t) => {
+				write!(f, "invalid point tag 0x{t:02x}: expected SEC1 compressed (0x02 or 0x03)")
+			},
 			Error::PointNotOnCurve => f.write_str("point is not on the P-256 curve"),
 			Error::ZeroScalar => f.write_str("scalar is zero"),
 			Error::ScalarOutOfRange => f.write_str("scalar is not below the group order"),
 			Error::EmptyIdentity => f.write_str("identity is empty"),
-			Error::IdentityTooLong(n) => write!(f, "identity is {n} bytes long, at most 64 allowed"),
+			Error::IdentityTooLong(n) => {
+				write!(f, "identity is {n} bytes long, at most 64 allowed")
+			},
 			Error::HashToZero => f.write_str("hash to scalar gave zero"),
-			Error::CertificateMismatch =>
-				f.write_str("the CA's response does not match the certificate"),
+			Error::CertificateMismatch => {
+				f.write_str("the CA's response does not match the certificate")
+			},
 			Error::InvalidCapsule => f.write_str("capsule does not verify against the owner's key"),
 			Error::NotCapsuleOwner => f.write_str("capsule was not made with this secret key"),
 			Error::InvalidSignature => f.write_str("signature does not verify"),
 			Error::RecordOpenFailed => f.write_str("record does not open"),
 			Error::HeaderTooLong(n) => write!(f, "record header is {n} bytes long, too long"),
 			Error::TrailingBytes => f.write_str("trailing bytes after the encoding"),
-			Error::InvalidXmdParameters =>
-				f.write_str("expand_message_xmd: empty or over-long tag or output"),
+			Error::InvalidXmdParameters => {
+				f.write_str("expand_message_xmd: empty or over-long tag or output")
+			},
 		}
 	}
 }

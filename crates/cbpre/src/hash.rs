@@ -29,8 +29,8 @@ pub fn expand_message_xmd(parts: &[&[u8]], dst: &[u8], out: &mut [u8]) -> Result
 		return Err(Error::InvalidXmdParameters);
 	}
 	let dsts = [dst];
-	let mut e = Xmd::expand_message(parts, &dsts, out.len())
-		.map_err(|_| Error::InvalidXmdParameters)?;
+	let mut e =
+		Xmd::expand_message(parts, &dsts, out.len()).map_err(|_| Error::InvalidXmdParameters)?;
 	e.fill_bytes(out);
 	Ok(())
 }

@@ -208,7 +208,10 @@ impl CertResponse {
 	/// Decodes `scalar(r_a) || point(Cert_U)` strictly.
 	pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
 		if bytes.len() != SCALAR_LEN + POINT_LEN {
-			return Err(Error::InvalidLength { expected: SCALAR_LEN + POINT_LEN, got: bytes.len() });
+			return Err(Error::InvalidLength {
+				expected: SCALAR_LEN + POINT_LEN,
+				got: bytes.len(),
+			});
 		}
 		let r_a = Zeroizing::new(decode_scalar(&bytes[..SCALAR_LEN])?);
 		Ok(CertResponse { r_a, cert: Certificate::from_bytes(&bytes[SCALAR_LEN..])? })

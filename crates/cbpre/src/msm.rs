@@ -8,10 +8,7 @@
 //! lookups makes `R` cost about half of one constant-time multiplication.
 
 use p256::{
-	elliptic_curve::{
-		group::Group,
-		PrimeField,
-	},
+	elliptic_curve::{group::Group, PrimeField},
 	ProjectivePoint, Scalar,
 };
 

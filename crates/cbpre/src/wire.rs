@@ -33,7 +33,7 @@ pub(crate) mod serde_impl {
 
 	pub(crate) fn from_hex(s: &str) -> Option<Vec<u8>> {
 		let s = s.strip_prefix("0x").unwrap_or(s);
-		if s.len() % 2 != 0 {
+		if !s.len().is_multiple_of(2) {
 			return None;
 		}
 		let digit = |c: u8| match c {
@@ -62,7 +62,10 @@ pub(crate) mod serde_impl {
 			Ok(v.to_vec())
 		}
 
-		fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+		fn visit_seq<A: serde::de::SeqAccess<'de>>(
+			self,
+			mut seq: A,
+		) -> Result<Self::Value, A::Error> {
 			let mut v = Vec::new();
 			while let Some(b) = seq.next_element::<u8>()? {
 				v.push(b);
@@ -175,9 +178,9 @@ pub(crate) use impl_wire;
 #[cfg(any(feature = "serde", feature = "scale"))]
 mod impls {
 	use crate::{
-	CaPublicKey, Capsule, CertRequest, CertResponse, Certificate, PublicKey, ReEncryptedCapsule,
-	ReKey, SealedRecord, Signature, POINT_LEN,
-};
+		CaPublicKey, Capsule, CertRequest, CertResponse, Certificate, PublicKey,
+		ReEncryptedCapsule, ReKey, SealedRecord, Signature, POINT_LEN,
+	};
 
 	impl_wire!(CaPublicKey, fixed POINT_LEN);
 	impl_wire!(PublicKey, fixed POINT_LEN);

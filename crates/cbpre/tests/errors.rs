@@ -244,7 +244,10 @@ fn secrets_never_show_in_debug_output() {
 
 #[test]
 fn errors_read_as_sentences() {
-	assert_eq!(Error::IdentityTooLong(70).to_string(), "identity is 70 bytes long, at most 64 allowed");
+	assert_eq!(
+		Error::IdentityTooLong(70).to_string(),
+		"identity is 70 bytes long, at most 64 allowed"
+	);
 	assert_eq!(
 		Error::InvalidLength { expected: 33, got: 2 }.to_string(),
 		"invalid length: expected 33 bytes, got 2"

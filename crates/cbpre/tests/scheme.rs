@@ -65,7 +65,10 @@ fn the_public_key_derived_from_a_certificate_is_the_key_pairs() {
 	let a = w.enroll(b"\x24\x71\x89\x63\xab\x07");
 	assert_eq!(&PublicKey::derive(a.id(), a.certificate(), &w.ca_pub).unwrap(), a.public_key());
 	let other_ca = World::new(25);
-	assert_ne!(&PublicKey::derive(a.id(), a.certificate(), &other_ca.ca_pub).unwrap(), a.public_key());
+	assert_ne!(
+		&PublicKey::derive(a.id(), a.certificate(), &other_ca.ca_pub).unwrap(),
+		a.public_key()
+	);
 }
 
 #[test]

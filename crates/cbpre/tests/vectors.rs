@@ -168,7 +168,11 @@ fn every_case_reproduces_every_field() {
 		assert!(delivered.matches_rekey(&rk));
 
 		assert_eq!(a.decrypt1(&capsule).expect("decrypt1"), m, "case {i}: Decrypt1");
-		assert_eq!(b.decrypt2(a.public_key(), &delivered).expect("decrypt2"), m, "case {i}: Decrypt2");
+		assert_eq!(
+			b.decrypt2(a.public_key(), &delivered).expect("decrypt2"),
+			m,
+			"case {i}: Decrypt2"
+		);
 		let _: DataKey = m;
 	}
 }

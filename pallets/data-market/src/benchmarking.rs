@@ -104,7 +104,11 @@ fn sensors<T: Config>(
 fn requester<T: Config>() -> Result<T::AccountId, BenchmarkError> {
 	let who = funded::<T>("requester", 0);
 	let id = identity(b'u', 0);
-	DataMarket::<T>::register_identity(RawOrigin::Signed(who.clone()).into(), id.clone(), certificate(&id))?;
+	DataMarket::<T>::register_identity(
+		RawOrigin::Signed(who.clone()).into(),
+		id.clone(),
+		certificate(&id),
+	)?;
 	Ok(who)
 }
 
@@ -142,7 +146,11 @@ fn agreement<T: Config>(s: u32, e: u32, stage: Stage) -> Result<Fixture<T>, Benc
 		BalanceOf::<T>::max_value(),
 	)?;
 	if stage >= Stage::Accepted {
-		DataMarket::<T>::accept_request(RawOrigin::Signed(owner.clone()).into(), id, rekeys::<T>(s, e))?;
+		DataMarket::<T>::accept_request(
+			RawOrigin::Signed(owner.clone()).into(),
+			id,
+			rekeys::<T>(s, e),
+		)?;
 	}
 	if stage >= Stage::Delivered {
 		DataMarket::<T>::deliver(
@@ -161,7 +169,8 @@ mod benchmarks {
 
 	#[benchmark]
 	fn set_ca_key() -> Result<(), BenchmarkError> {
-		let origin = T::CaOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let origin =
+			T::CaOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
 		let key = cbpre::dev::DEV_CA_PUBLIC;
 
 		#[extrinsic_call]
@@ -261,7 +270,9 @@ mod benchmarks {
 	}
 
 	#[benchmark]
-	fn request_data(s: Linear<1, { T::MaxSensorsPerRequest::get() }>) -> Result<(), BenchmarkError> {
+	fn request_data(
+		s: Linear<1, { T::MaxSensorsPerRequest::get() }>,
+	) -> Result<(), BenchmarkError> {
 		let provider = setup_market::<T>();
 		let owner = funded::<T>("owner", 0);
 		let requester = requester::<T>()?;
@@ -292,7 +303,9 @@ mod benchmarks {
 	}
 
 	#[benchmark]
-	fn reject_request(s: Linear<1, { T::MaxSensorsPerRequest::get() }>) -> Result<(), BenchmarkError> {
+	fn reject_request(
+		s: Linear<1, { T::MaxSensorsPerRequest::get() }>,
+	) -> Result<(), BenchmarkError> {
 		let fixture = agreement::<T>(s, T::MaxEpochsPerRequest::get(), Stage::Requested)?;
 
 		#[extrinsic_call]
@@ -303,7 +316,9 @@ mod benchmarks {
 	}
 
 	#[benchmark]
-	fn cancel_request(s: Linear<1, { T::MaxSensorsPerRequest::get() }>) -> Result<(), BenchmarkError> {
+	fn cancel_request(
+		s: Linear<1, { T::MaxSensorsPerRequest::get() }>,
+	) -> Result<(), BenchmarkError> {
 		let fixture = agreement::<T>(s, T::MaxEpochsPerRequest::get(), Stage::Requested)?;
 
 		#[extrinsic_call]

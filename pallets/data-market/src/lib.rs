@@ -155,7 +155,8 @@ pub mod pallet {
 
 	/// Registered data users, by account.
 	#[pallet::storage]
-	pub type Users<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, UserInfo, OptionQuery>;
+	pub type Users<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, UserInfo, OptionQuery>;
 
 	/// The account of each registered data user's identity.
 	#[pallet::storage]
@@ -164,7 +165,8 @@ pub mod pallet {
 
 	/// Registered sensors, by identity.
 	#[pallet::storage]
-	pub type Sensors<T: Config> = StorageMap<_, Blake2_128Concat, IdBytes, SensorInfo<T>, OptionQuery>;
+	pub type Sensors<T: Config> =
+		StorageMap<_, Blake2_128Concat, IdBytes, SensorInfo<T>, OptionQuery>;
 
 	/// Open agreements, by number.
 	#[pallet::storage]
@@ -633,11 +635,14 @@ pub mod pallet {
 			}
 			let provider =
 				Providers::<T>::get(&head.provider).ok_or(Error::<T>::UnknownProvider)?;
-			let epochs_b: BalanceOf<T> = epochs.try_into().map_err(|_| ArithmeticError::Overflow)?;
+			let epochs_b: BalanceOf<T> =
+				epochs.try_into().map_err(|_| ArithmeticError::Overflow)?;
 			let mut price = BalanceOf::<T>::zero();
 			for sensor in &infos {
-				let cost =
-					sensor.price_per_epoch.checked_mul(&epochs_b).ok_or(ArithmeticError::Overflow)?;
+				let cost = sensor
+					.price_per_epoch
+					.checked_mul(&epochs_b)
+					.ok_or(ArithmeticError::Overflow)?;
 				price = price.checked_add(&cost).ok_or(ArithmeticError::Overflow)?;
 			}
 			let n_sensors: BalanceOf<T> =
@@ -714,12 +719,15 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			let mut agreement = Agreements::<T>::get(id).ok_or(Error::<T>::UnknownAgreement)?;
 			ensure!(agreement.owner == who, Error::<T>::NotAgreementOwner);
-			ensure!(agreement.status == AgreementStatus::Requested, Error::<T>::AgreementNotPending);
+			ensure!(
+				agreement.status == AgreementStatus::Requested,
+				Error::<T>::AgreementNotPending
+			);
 			Self::ensure_before_deadline(&agreement)?;
 			let epochs = agreement.epochs();
 			ensure!(
-				rekeys.len() == agreement.sensors.len() &&
-					rekeys.iter().all(|per_sensor| per_sensor.len() as u64 == epochs),
+				rekeys.len() == agreement.sensors.len()
+					&& rekeys.iter().all(|per_sensor| per_sensor.len() as u64 == epochs),
 				Error::<T>::ReKeyCountMismatch
 			);
 			agreement.status = AgreementStatus::Accepted;
@@ -736,7 +744,10 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			let agreement = Agreements::<T>::get(id).ok_or(Error::<T>::UnknownAgreement)?;
 			ensure!(agreement.owner == who, Error::<T>::NotAgreementOwner);
-			ensure!(agreement.status == AgreementStatus::Requested, Error::<T>::AgreementNotPending);
+			ensure!(
+				agreement.status == AgreementStatus::Requested,
+				Error::<T>::AgreementNotPending
+			);
 			let sensors = agreement.sensors.len() as u32;
 			let refunded = Self::refund(id, agreement)?;
 			Self::deposit_event(Event::RequestRejected { id, refunded });
@@ -751,7 +762,10 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			let agreement = Agreements::<T>::get(id).ok_or(Error::<T>::UnknownAgreement)?;
 			ensure!(agreement.requester == who, Error::<T>::NotRequester);
-			ensure!(agreement.status == AgreementStatus::Requested, Error::<T>::AgreementNotPending);
+			ensure!(
+				agreement.status == AgreementStatus::Requested,
+				Error::<T>::AgreementNotPending
+			);
 			let sensors = agreement.sensors.len() as u32;
 			let refunded = Self::refund(id, agreement)?;
 			Self::deposit_event(Event::RequestCancelled { id, refunded });
@@ -772,7 +786,10 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			let mut agreement = Agreements::<T>::get(id).ok_or(Error::<T>::UnknownAgreement)?;
 			ensure!(agreement.provider == who, Error::<T>::NotProvider);
-			ensure!(agreement.status == AgreementStatus::Accepted, Error::<T>::AgreementNotAccepted);
+			ensure!(
+				agreement.status == AgreementStatus::Accepted,
+				Error::<T>::AgreementNotAccepted
+			);
 			Self::ensure_before_deadline(&agreement)?;
 			ensure!(!location.is_empty(), Error::<T>::EmptyLocation);
 			let confirm_by = frame_system::Pallet::<T>::block_number()
@@ -826,7 +843,10 @@ pub mod pallet {
 
 	impl<T: Config> Pallet<T> {
 		/// `PublicKey(id, cert)` with the current CA key.
-		pub fn derive_public_key(id: &IdBytes, cert: &PointBytes) -> Result<PointBytes, DispatchError> {
+		pub fn derive_public_key(
+			id: &IdBytes,
+			cert: &PointBytes,
+		) -> Result<PointBytes, DispatchError> {
 			let ca = CaKey::<T>::get().ok_or(Error::<T>::CaKeyNotSet)?;
 			let ca = cbpre::CaPublicKey::from_bytes(&ca).map_err(|_| Error::<T>::InvalidCaKey)?;
 			let id = cbpre::Identity::new(id).map_err(|_| Error::<T>::EmptyIdentity)?;
@@ -889,24 +909,30 @@ pub mod pallet {
 		/// Pays the owner and the provider from escrow and closes the agreement.
 		fn settle(id: AgreementId, agreement: Agreement<T>, confirmed: bool) -> DispatchResult {
 			let reason = HoldReason::Escrow.into();
-			let pay = |to: &T::AccountId, amount: BalanceOf<T>| -> Result<BalanceOf<T>, DispatchError> {
-				if amount.is_zero() {
-					return Ok(amount);
-				}
-				T::Currency::transfer_on_hold(
-					&reason,
-					&agreement.requester,
-					to,
-					amount,
-					Precision::Exact,
-					Restriction::Free,
-					Fortitude::Polite,
-				)
-			};
+			let pay =
+				|to: &T::AccountId, amount: BalanceOf<T>| -> Result<BalanceOf<T>, DispatchError> {
+					if amount.is_zero() {
+						return Ok(amount);
+					}
+					T::Currency::transfer_on_hold(
+						&reason,
+						&agreement.requester,
+						to,
+						amount,
+						Precision::Exact,
+						Restriction::Free,
+						Fortitude::Polite,
+					)
+				};
 			let owner_paid = pay(&agreement.owner, agreement.price)?;
 			let provider_paid = pay(&agreement.provider, agreement.fee)?;
 			Self::close(id, &agreement);
-			Self::deposit_event(Event::AgreementSettled { id, owner_paid, provider_paid, confirmed });
+			Self::deposit_event(Event::AgreementSettled {
+				id,
+				owner_paid,
+				provider_paid,
+				confirmed,
+			});
 			Ok(())
 		}
 

@@ -133,7 +133,8 @@ mod ca_key {
 	#[test]
 	fn root_rotates_the_ca_key() {
 		new_test_ext().execute_with(|| {
-			let new = cbpre::CaSecretKey::from_bytes(&[9; 32]).expect("key").public_key().to_bytes();
+			let new =
+				cbpre::CaSecretKey::from_bytes(&[9; 32]).expect("key").public_key().to_bytes();
 			assert_ok!(DataMarket::set_ca_key(RuntimeOrigin::root(), new));
 			assert_eq!(CaKey::<Test>::get(), Some(new));
 			System::assert_last_event(Event::CaKeyRotated { key: new }.into());
@@ -143,7 +144,8 @@ mod ca_key {
 	#[test]
 	fn only_root_rotates_the_ca_key() {
 		new_test_ext().execute_with(|| {
-			let new = cbpre::CaSecretKey::from_bytes(&[9; 32]).expect("key").public_key().to_bytes();
+			let new =
+				cbpre::CaSecretKey::from_bytes(&[9; 32]).expect("key").public_key().to_bytes();
 			assert_noop!(
 				DataMarket::set_ca_key(RuntimeOrigin::signed(OWNER), new),
 				DispatchError::BadOrigin
@@ -427,7 +429,8 @@ mod sensors {
 			assert_eq!((info.price_per_epoch, info.active), (9, false));
 			assert_eq!(info.description, bounded::<32>(b"moved to the garden"));
 			System::assert_last_event(
-				Event::SensorUpdated { sensor: id(b"s1"), price_per_epoch: 9, active: false }.into(),
+				Event::SensorUpdated { sensor: id(b"s1"), price_per_epoch: 9, active: false }
+					.into(),
 			);
 		});
 	}
@@ -437,7 +440,13 @@ mod sensors {
 		new_test_ext().execute_with(|| {
 			register_sensor_for(OWNER, b"s1", PRICE);
 			assert_noop!(
-				DataMarket::update_sensor(RuntimeOrigin::signed(OTHER), id(b"s1"), Some(1), None, None),
+				DataMarket::update_sensor(
+					RuntimeOrigin::signed(OTHER),
+					id(b"s1"),
+					Some(1),
+					None,
+					None
+				),
 				Error::<Test>::NotSensorOwner
 			);
 			assert_noop!(
@@ -451,7 +460,13 @@ mod sensors {
 	fn an_unknown_sensor_cannot_be_updated_or_deregistered() {
 		new_test_ext().execute_with(|| {
 			assert_noop!(
-				DataMarket::update_sensor(RuntimeOrigin::signed(OWNER), id(b"nope"), None, None, None),
+				DataMarket::update_sensor(
+					RuntimeOrigin::signed(OWNER),
+					id(b"nope"),
+					None,
+					None,
+					None
+				),
 				Error::<Test>::UnknownSensor
 			);
 			assert_noop!(
@@ -526,7 +541,13 @@ mod requests {
 
 	fn assert_refused(names: &[&[u8]], from: u64, to: u64, max: Balance, error: Error<Test>) {
 		assert_noop!(
-			DataMarket::request_data(RuntimeOrigin::signed(REQUESTER), sensors(names), from, to, max),
+			DataMarket::request_data(
+				RuntimeOrigin::signed(REQUESTER),
+				sensors(names),
+				from,
+				to,
+				max
+			),
 			error
 		);
 	}
@@ -925,8 +946,13 @@ mod delivery {
 			assert_eq!(Deadlines::<Test>::iter().count(), 0);
 			assert_eq!(Sensors::<Test>::get(id(b"s1")).expect("s1").open_agreements, 0);
 			System::assert_last_event(
-				Event::AgreementSettled { id: a, owner_paid: 15, provider_paid: 6, confirmed: true }
-					.into(),
+				Event::AgreementSettled {
+					id: a,
+					owner_paid: 15,
+					provider_paid: 6,
+					confirmed: true,
+				}
+				.into(),
 			);
 		});
 	}
@@ -939,7 +965,12 @@ mod delivery {
 				DataMarket::confirm(RuntimeOrigin::signed(REQUESTER), a),
 				Error::<Test>::AgreementNotDelivered
 			);
-			assert_ok!(DataMarket::deliver(RuntimeOrigin::signed(PROVIDER), a, bounded(b"/d"), [0; 32]));
+			assert_ok!(DataMarket::deliver(
+				RuntimeOrigin::signed(PROVIDER),
+				a,
+				bounded(b"/d"),
+				[0; 32]
+			));
 			assert_noop!(
 				DataMarket::confirm(RuntimeOrigin::signed(OWNER), a),
 				Error::<Test>::NotRequester
@@ -988,8 +1019,13 @@ mod deadlines {
 			System::set_block_number(22);
 			assert_ok!(DataMarket::expire(RuntimeOrigin::signed(OTHER), a));
 			System::assert_last_event(
-				Event::AgreementSettled { id: a, owner_paid: 15, provider_paid: 6, confirmed: false }
-					.into(),
+				Event::AgreementSettled {
+					id: a,
+					owner_paid: 15,
+					provider_paid: 6,
+					confirmed: false,
+				}
+				.into(),
 			);
 		});
 	}

@@ -30,7 +30,13 @@ pub type ReKeysOf<T> = BoundedVec<
 
 /// A registered sensor.
 #[derive(
-	Encode, Decode, CloneNoBound, PartialEqNoBound, EqNoBound, RuntimeDebugNoBound, TypeInfo,
+	Encode,
+	Decode,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	RuntimeDebugNoBound,
+	TypeInfo,
 	MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(T))]
@@ -69,7 +75,13 @@ pub struct UserInfo {
 
 /// A registered storage provider.
 #[derive(
-	Encode, Decode, CloneNoBound, PartialEqNoBound, EqNoBound, RuntimeDebugNoBound, TypeInfo,
+	Encode,
+	Decode,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	RuntimeDebugNoBound,
+	TypeInfo,
 	MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(T))]
@@ -94,7 +106,13 @@ pub enum AgreementStatus {
 
 /// A data agreement: the paper's runtime smart contract.
 #[derive(
-	Encode, Decode, CloneNoBound, PartialEqNoBound, EqNoBound, RuntimeDebugNoBound, TypeInfo,
+	Encode,
+	Decode,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	RuntimeDebugNoBound,
+	TypeInfo,
 	MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(T))]
