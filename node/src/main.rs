@@ -1,5 +1,9 @@
 //! The SensorShare node.
 
+// `sc_cli::Error` and `sc_service::Error` are large, and they are the API of the
+// Substrate crates the node is made of.
+#![allow(clippy::result_large_err)]
+
 mod chain_spec;
 mod cli;
 mod command;

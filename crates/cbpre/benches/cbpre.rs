@@ -19,7 +19,7 @@ struct Setup {
 fn setup() -> Setup {
 	let mut rng = ChaCha20Rng::seed_from_u64(2019);
 	let ca = CaSecretKey::generate_with_rng(&mut rng);
-	let mut enroll = |id: &[u8], rng: &mut ChaCha20Rng| {
+	let enroll = |id: &[u8], rng: &mut ChaCha20Rng| {
 		let req = KeyRequest::new_with_rng(Identity::new(id).expect("id"), rng);
 		let resp = ca.issue_with_rng(req.message(), rng).expect("issue");
 		req.finish(&resp, &ca.public_key()).expect("finish")

@@ -21,17 +21,6 @@ pub const DEV_CA_PUBLIC: [u8; 33] = {
 	out
 };
 
-#[cfg(test)]
-mod tests {
-	use super::*;
-
-	#[test]
-	fn the_published_public_key_is_that_of_the_published_secret() {
-		let ca = crate::CaSecretKey::from_bytes(&DEV_CA_SECRET).expect("a valid scalar");
-		assert_eq!(ca.public_key().to_bytes(), DEV_CA_PUBLIC);
-	}
-}
-
 const fn hex32(s: &[u8; 64]) -> [u8; 32] {
 	let mut out = [0u8; 32];
 	let mut i = 0;
@@ -47,5 +36,16 @@ const fn nibble(c: u8) -> u8 {
 		b'0'..=b'9' => c - b'0',
 		b'a'..=b'f' => c - b'a' + 10,
 		_ => panic!("not a lowercase hex digit"),
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn the_published_public_key_is_that_of_the_published_secret() {
+		let ca = crate::CaSecretKey::from_bytes(&DEV_CA_SECRET).expect("a valid scalar");
+		assert_eq!(ca.public_key().to_bytes(), DEV_CA_PUBLIC);
 	}
 }

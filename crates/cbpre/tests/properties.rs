@@ -109,9 +109,9 @@ proptest! {
 		let mut bytes = record.to_bytes();
 		let i = bit.index(bytes.len() * 8);
 		bytes[i / 8] ^= 1 << (i % 8);
-		match SealedRecord::from_bytes(&bytes) {
-			Ok(tampered) => prop_assert_eq!(m.open(&meta, &tampered), Err(Error::RecordOpenFailed)),
-			Err(_) => {}, // the length field was hit: rejected while decoding
+		// A flip in the length field may already be rejected while decoding.
+		if let Ok(tampered) = SealedRecord::from_bytes(&bytes) {
+			prop_assert_eq!(m.open(&meta, &tampered), Err(Error::RecordOpenFailed));
 		}
 	}
 

@@ -52,6 +52,8 @@ pub const DEV_CA_PUBLIC_KEY: PointBytes = cbpre::dev::DEV_CA_PUBLIC;
 const LOG_TARGET: &str = "runtime::data-market";
 
 #[frame_support::pallet]
+// The call macro converts a `DispatchResultWithPostInfo` into itself.
+#[allow(clippy::useless_conversion)]
 pub mod pallet {
 	use super::*;
 	use alloc::vec::Vec;

@@ -28,6 +28,9 @@ pub type ReKeysOf<T> = BoundedVec<
 	<T as Config>::MaxSensorsPerRequest,
 >;
 
+/// Where a delivery is (a location at the provider) and the digest of its manifest.
+pub type Delivery<T> = (BoundedVec<u8, <T as Config>::MaxLocationLen>, [u8; 32]);
+
 /// A registered sensor.
 #[derive(
 	Encode,
@@ -141,7 +144,7 @@ pub struct Agreement<T: Config> {
 	/// (after it, the escrow is released to owner and provider).
 	pub deadline: BlockNumberFor<T>,
 	/// Where the delivery is and the digest of its manifest, once delivered.
-	pub delivery: Option<(BoundedVec<u8, T::MaxLocationLen>, [u8; 32])>,
+	pub delivery: Option<Delivery<T>>,
 }
 
 impl<T: Config> Agreement<T> {
