@@ -21,6 +21,24 @@ pub const DEV_CA_PUBLIC: [u8; 33] = {
 	out
 };
 
+/// The dev CA's secret key.
+pub fn ca() -> crate::CaSecretKey {
+	// DEV_CA_SECRET is a valid non-zero scalar below n: the test below checks it.
+	crate::CaSecretKey::from_bytes(&DEV_CA_SECRET).unwrap_or_else(|_| unreachable!())
+}
+
+/// CertifiedUserKeyGen for `id` under the dev CA, both sides in one place: the key
+/// of a dev chain's sensor or data user.
+pub fn enroll_with_rng(
+	id: &[u8],
+	rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<crate::SecretKey, crate::Error> {
+	let ca = ca();
+	let request = crate::KeyRequest::new_with_rng(crate::Identity::new(id)?, rng);
+	let response = ca.issue_with_rng(request.message(), rng)?;
+	request.finish(&response, &ca.public_key())
+}
+
 const fn hex32(s: &[u8; 64]) -> [u8; 32] {
 	let mut out = [0u8; 32];
 	let mut i = 0;
@@ -47,5 +65,14 @@ mod tests {
 	fn the_published_public_key_is_that_of_the_published_secret() {
 		let ca = crate::CaSecretKey::from_bytes(&DEV_CA_SECRET).expect("a valid scalar");
 		assert_eq!(ca.public_key().to_bytes(), DEV_CA_PUBLIC);
+	}
+
+	#[test]
+	fn a_dev_enrolment_gives_a_key_whose_public_key_anyone_derives() {
+		use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+		let key = enroll_with_rng(b"sensor", &mut ChaCha20Rng::seed_from_u64(3)).expect("enrol");
+		let derived =
+			crate::PublicKey::derive(key.id(), key.certificate(), &ca().public_key()).expect("derive");
+		assert_eq!(&derived, key.public_key());
 	}
 }

@@ -6,7 +6,6 @@ use alloc::vec::Vec;
 use core::fmt;
 use p256::{
 	elliptic_curve::{
-		group::GroupEncoding,
 		sec1::{FromEncodedPoint, ToEncodedPoint},
 		Field, Group, PrimeField,
 	},
@@ -75,12 +74,33 @@ pub(crate) fn non_identity(p: ProjectivePoint) -> Result<ProjectivePoint, Error>
 	}
 }
 
+/// A computed point in either form: the variable-time multiplications yield affine
+/// points, the constant-time ones projective points.
+pub(crate) trait ToAffine {
+	/// The affine form (one field inversion for a projective point).
+	fn to_affine_point(&self) -> AffinePoint;
+}
+
+impl ToAffine for ProjectivePoint {
+	fn to_affine_point(&self) -> AffinePoint {
+		self.to_affine()
+	}
+}
+
+impl ToAffine for AffinePoint {
+	fn to_affine_point(&self) -> AffinePoint {
+		*self
+	}
+}
+
 /// `point(Q)` of an arbitrary computed point, for hashing.
-pub(crate) fn point_bytes(p: &ProjectivePoint) -> Result<[u8; POINT_LEN], Error> {
-	let p = non_identity(*p)?;
-	let bytes = p.to_bytes();
+pub(crate) fn point_bytes(p: &impl ToAffine) -> Result<[u8; POINT_LEN], Error> {
+	let p = p.to_affine_point();
+	if bool::from(p.is_identity()) {
+		return Err(Error::IdentityPoint);
+	}
 	let mut out = [0u8; POINT_LEN];
-	out.copy_from_slice(bytes.as_ref());
+	out.copy_from_slice(p.to_encoded_point(true).as_bytes());
 	Ok(out)
 }
 

@@ -3,7 +3,7 @@
 
 use crate::{
 	domain,
-	encoding::{encode_scalar, point_bytes, Identity, Meta},
+	encoding::{encode_scalar, point_bytes, Identity, Meta, ToAffine},
 	Error,
 };
 use p256::{
@@ -11,7 +11,7 @@ use p256::{
 		hash2curve::{hash_to_field, ExpandMsg, ExpandMsgXmd, Expander},
 		Field,
 	},
-	ProjectivePoint, Scalar,
+	Scalar,
 };
 use sha2::Sha256;
 use zeroize::Zeroize;
@@ -52,7 +52,7 @@ pub(crate) fn hs(parts: &[&[u8]], dst: &[u8]) -> Result<Scalar, Error> {
 }
 
 /// `H1(Cert, id) = Hs(point(Cert) || enc(id), "CBPRE-V1-H1")`.
-pub(crate) fn h1(cert: &ProjectivePoint, id: &Identity) -> Result<Scalar, Error> {
+pub(crate) fn h1(cert: &impl ToAffine, id: &Identity) -> Result<Scalar, Error> {
 	let c = point_bytes(cert)?;
 	hs(&[&c, &id.len_prefix(), id.as_bytes()], domain::H1)
 }
@@ -67,14 +67,14 @@ pub(crate) fn h2(d: &Scalar, meta: &Meta) -> Result<Scalar, Error> {
 }
 
 /// `H3(meta, Q) = xmd(enc(meta) || point(Q), "CBPRE-V1-H3", 32)`.
-pub(crate) fn h3(meta: &Meta, q: &ProjectivePoint) -> Result<[u8; 32], Error> {
+pub(crate) fn h3(meta: &Meta, q: &impl ToAffine) -> Result<[u8; 32], Error> {
 	let q = point_bytes(q)?;
 	let (l, id, t) = meta.parts();
 	xmd32(&[&l, id, &t, &q], domain::H3)
 }
 
 /// `H4(C, meta, R) = Hs(C || enc(meta) || point(R), "CBPRE-V1-H4")`.
-pub(crate) fn h4(c: &[u8; 32], meta: &Meta, r: &ProjectivePoint) -> Result<Scalar, Error> {
+pub(crate) fn h4(c: &[u8; 32], meta: &Meta, r: &impl ToAffine) -> Result<Scalar, Error> {
 	let r = point_bytes(r)?;
 	let (l, id, t) = meta.parts();
 	hs(&[c, &l, id, &t, &r], domain::H4)

@@ -144,7 +144,7 @@ impl PublicKey {
 	pub fn derive(id: &Identity, cert: &Certificate, ca: &CaPublicKey) -> Result<Self, Error> {
 		let e = h1(&cert.0, id)?;
 		// Everything here is public: the variable-time multiplication is safe.
-		non_identity(crate::msm::mul_vartime(&e, &cert.0) + ca.0).map(PublicKey)
+		non_identity(ca.0 + crate::msm::mul_vartime(&e, &cert.0.to_affine())).map(PublicKey)
 	}
 }
 

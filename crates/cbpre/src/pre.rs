@@ -1,7 +1,7 @@
 //! Encrypt, ReKeyGen, ReEncrypt, Verify, Decrypt1 and Decrypt2.
 
 use crate::{
-	encoding::{decode_scalar, encode_scalar, non_identity, scalar_eq, Identity, Meta},
+	encoding::{decode_scalar, encode_scalar, scalar_eq, Identity, Meta},
 	hash::{h2, h3, h4, xor32},
 	keys::{PublicKey, SecretKey},
 	msm::mul2_vartime,
@@ -9,7 +9,7 @@ use crate::{
 };
 use alloc::vec::Vec;
 use core::fmt;
-use p256::{elliptic_curve::Field, ProjectivePoint, Scalar};
+use p256::{elliptic_curve::Field, AffinePoint, ProjectivePoint, Scalar};
 use zeroize::Zeroizing;
 
 /// Length of `C_A`, `C_B` and a re-key.
@@ -47,9 +47,11 @@ pub struct ReEncryptedCapsule {
 	s: Scalar,
 }
 
-fn check_h(c_a: &[u8; PAD_LEN], meta: &Meta, h: &Scalar, r: &ProjectivePoint) -> Result<(), Error> {
-	let r = non_identity(*r).map_err(|_| Error::InvalidCapsule)?;
-	if scalar_eq(&h4(c_a, meta, &r)?, h) {
+fn check_h(c_a: &[u8; PAD_LEN], meta: &Meta, h: &Scalar, r: &AffinePoint) -> Result<(), Error> {
+	if bool::from(r.is_identity()) {
+		return Err(Error::InvalidCapsule);
+	}
+	if scalar_eq(&h4(c_a, meta, r)?, h) {
 		Ok(())
 	} else {
 		Err(Error::InvalidCapsule)
@@ -57,8 +59,8 @@ fn check_h(c_a: &[u8; PAD_LEN], meta: &Meta, h: &Scalar, r: &ProjectivePoint) ->
 }
 
 /// `R = s*G + h*P_A`.
-fn commitment(s: &Scalar, h: &Scalar, owner: &PublicKey) -> ProjectivePoint {
-	mul2_vartime(s, &ProjectivePoint::GENERATOR, h, &owner.0)
+fn commitment(s: &Scalar, h: &Scalar, owner: &PublicKey) -> AffinePoint {
+	mul2_vartime(s, &AffinePoint::GENERATOR, h, &owner.0.to_affine())
 }
 
 impl SecretKey {
@@ -108,7 +110,12 @@ impl SecretKey {
 		if !scalar_eq(&capsule.s, &(*r - capsule.h * self.d)) {
 			return Err(Error::NotCapsuleOwner);
 		}
-		check_h(&capsule.c_a, &capsule.meta, &capsule.h, &(ProjectivePoint::GENERATOR * *r))?;
+		check_h(
+			&capsule.c_a,
+			&capsule.meta,
+			&capsule.h,
+			&(ProjectivePoint::GENERATOR * *r).to_affine(),
+		)?;
 		let pad = Zeroizing::new(h3(&capsule.meta, &(self.public.0 * *r))?);
 		Ok(DataKey::from_bytes(xor32(&capsule.c_a, &pad)))
 	}
@@ -124,7 +131,7 @@ impl SecretKey {
 	) -> Result<DataKey, Error> {
 		let big_r = commitment(&capsule.s, &capsule.h, owner);
 		check_h(&capsule.c_a, &capsule.meta, &capsule.h, &big_r)?;
-		let pad = Zeroizing::new(h3(&capsule.meta, &(big_r * self.d))?);
+		let pad = Zeroizing::new(h3(&capsule.meta, &(ProjectivePoint::from(big_r) * self.d))?);
 		Ok(DataKey::from_bytes(xor32(&capsule.c_b, &pad)))
 	}
 }

@@ -5,14 +5,14 @@
 
 use crate::{
 	domain,
-	encoding::{decode_scalar, encode_point, encode_scalar, non_identity, point_bytes, scalar_eq},
+	encoding::{decode_scalar, encode_point, encode_scalar, point_bytes, scalar_eq, ToAffine},
 	hash::hs,
 	keys::{random_scalar, PublicKey, SecretKey},
 	msm::mul2_vartime,
 	Error, SCALAR_LEN,
 };
 use core::fmt;
-use p256::{elliptic_curve::Field, ProjectivePoint, Scalar};
+use p256::{elliptic_curve::Field, AffinePoint, ProjectivePoint, Scalar};
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
@@ -26,7 +26,7 @@ pub struct Signature {
 	s: Scalar,
 }
 
-fn challenge(r: &ProjectivePoint, key: &PublicKey, msg: &[u8]) -> Result<Scalar, Error> {
+fn challenge(r: &impl ToAffine, key: &PublicKey, msg: &[u8]) -> Result<Scalar, Error> {
 	let r = point_bytes(r)?;
 	hs(&[&r, &encode_point(&key.0), msg], domain::SIG)
 }
@@ -55,8 +55,10 @@ impl SecretKey {
 impl PublicKey {
 	/// Checks a signature over `msg` by this key.
 	pub fn verify_signature(&self, msg: &[u8], sig: &Signature) -> Result<(), Error> {
-		let r = mul2_vartime(&sig.s, &ProjectivePoint::GENERATOR, &-sig.e, &self.0);
-		let r = non_identity(r).map_err(|_| Error::InvalidSignature)?;
+		let r = mul2_vartime(&sig.s, &AffinePoint::GENERATOR, &-sig.e, &self.0.to_affine());
+		if bool::from(r.is_identity()) {
+			return Err(Error::InvalidSignature);
+		}
 		if scalar_eq(&challenge(&r, self, msg)?, &sig.e) {
 			Ok(())
 		} else {

@@ -11,7 +11,7 @@ use frame_support::{
 	weights::Weight,
 	BoundedVec,
 };
-use sp_runtime::{ArithmeticError, DispatchError};
+use sp_runtime::{ArithmeticError, DispatchError, DispatchResult};
 
 const PRICE: Balance = 5;
 const EPOCH_SECS: u64 = 60;
@@ -38,6 +38,25 @@ fn register_sensor_for(owner: AccountId, name: &[u8], price: Balance) -> SecretK
 		bounded(b"kitchen, 21 C"),
 	));
 	key
+}
+
+/// `register_sensor` of `name` by `owner`, at the tests' price, with no description.
+fn try_register_sensor(
+	owner: AccountId,
+	name: &[u8],
+	cert: PointBytes,
+	epoch_secs: u64,
+	provider: AccountId,
+) -> DispatchResult {
+	DataMarket::register_sensor(
+		RuntimeOrigin::signed(owner),
+		id(name),
+		cert,
+		PRICE,
+		epoch_secs,
+		provider,
+		bounded(b""),
+	)
 }
 
 fn register_user(who: AccountId, name: &[u8]) -> SecretKey {
@@ -293,14 +312,12 @@ mod identities {
 			);
 			let bob = certify(b"bob");
 			assert_noop!(
-				DataMarket::register_sensor(
-					RuntimeOrigin::signed(OWNER),
-					id(b"bob"),
+				try_register_sensor(
+					OWNER,
+					b"bob",
 					bob.certificate().to_bytes(),
-					PRICE,
 					EPOCH_SECS,
-					PROVIDER,
-					bounded(b"")
+					PROVIDER
 				),
 				Error::<Test>::IdentityTaken
 			);
@@ -381,15 +398,7 @@ mod sensors {
 		new_test_ext().execute_with(|| {
 			let key = certify(b"s1");
 			assert_noop!(
-				DataMarket::register_sensor(
-					RuntimeOrigin::signed(OWNER),
-					id(b"s1"),
-					key.certificate().to_bytes(),
-					PRICE,
-					EPOCH_SECS,
-					OTHER,
-					bounded(b"")
-				),
+				try_register_sensor(OWNER, b"s1", key.certificate().to_bytes(), EPOCH_SECS, OTHER),
 				Error::<Test>::UnknownProvider
 			);
 		});
@@ -400,15 +409,7 @@ mod sensors {
 		new_test_ext().execute_with(|| {
 			let key = certify(b"s1");
 			assert_noop!(
-				DataMarket::register_sensor(
-					RuntimeOrigin::signed(OWNER),
-					id(b"s1"),
-					key.certificate().to_bytes(),
-					PRICE,
-					0,
-					PROVIDER,
-					bounded(b"")
-				),
+				try_register_sensor(OWNER, b"s1", key.certificate().to_bytes(), 0, PROVIDER),
 				Error::<Test>::ZeroEpochLength
 			);
 		});
@@ -591,24 +592,20 @@ mod requests {
 				1
 			));
 			let k = certify(b"s2");
-			assert_ok!(DataMarket::register_sensor(
-				RuntimeOrigin::signed(OWNER),
-				id(b"s2"),
+			assert_ok!(try_register_sensor(
+				OWNER,
+				b"s2",
 				k.certificate().to_bytes(),
-				PRICE,
 				EPOCH_SECS,
-				PROVIDER_2,
-				bounded(b"")
+				PROVIDER_2
 			));
 			let k = certify(b"s3");
-			assert_ok!(DataMarket::register_sensor(
-				RuntimeOrigin::signed(OWNER),
-				id(b"s3"),
+			assert_ok!(try_register_sensor(
+				OWNER,
+				b"s3",
 				k.certificate().to_bytes(),
-				PRICE,
 				EPOCH_SECS * 2,
-				PROVIDER,
-				bounded(b"")
+				PROVIDER
 			));
 			register_user(REQUESTER, b"bob");
 			assert_refused(&[b"s1", b"o1"], 0, 0, 100, Error::<Test>::MixedOwners);
