@@ -6,7 +6,9 @@
 # Idempotent: safe to run again.
 set -euo pipefail
 
-packages=(build-essential clang libclang-dev lld protobuf-compiler libdbus-1-dev pkg-config git curl ca-certificates)
+packages=(build-essential clang libclang-dev lld protobuf-compiler libdbus-1-dev pkg-config git curl ca-certificates fonts-dejavu-core)
+# python3 with venv: the S3-compatible test server (moto) of the cloud worker's tests.
+command -v python3 >/dev/null 2>&1 && python3 -m venv --help >/dev/null 2>&1 || packages+=(python3 python3-venv)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -29,4 +31,11 @@ cd "$(dirname "$0")/.."
 rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
 rustup target add wasm32-unknown-unknown wasm32v1-none >/dev/null
 rustup component add rust-src rustfmt clippy >/dev/null
+# moto, the S3-compatible server the cloud worker's S3 test starts, in a venv of the
+# checkout (.tools/, ignored by git).
+if [[ ! -x .tools/moto/bin/moto_server ]]; then
+	echo "setup: installing moto (S3 test server) into .tools/moto"
+	python3 -m venv .tools/moto
+	.tools/moto/bin/pip install -q 'moto[server]==5.2.1'
+fi
 echo "setup: done"

@@ -71,8 +71,8 @@ mod tests {
 	fn a_dev_enrolment_gives_a_key_whose_public_key_anyone_derives() {
 		use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 		let key = enroll_with_rng(b"sensor", &mut ChaCha20Rng::seed_from_u64(3)).expect("enrol");
-		let derived =
-			crate::PublicKey::derive(key.id(), key.certificate(), &ca().public_key()).expect("derive");
+		let derived = crate::PublicKey::derive(key.id(), key.certificate(), &ca().public_key())
+			.expect("derive");
 		assert_eq!(&derived, key.public_key());
 	}
 }

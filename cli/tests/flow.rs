@@ -1,0 +1,274 @@
+//! The paper's flow with the real binaries: a dev chain, the cloud worker, two
+//! simulated sensors streaming through `sensorshare-sensor run`, the owner agent,
+//! and a data user with `sensorshare`. The user gets exactly the readings of the
+//! range and sensor requested, decrypted.
+
+use sensorshare_chain_client::{
+	dev_node::{free_port, workspace_binary, DevNode},
+	AgreementStatus,
+};
+use std::{
+	path::{Path, PathBuf},
+	process::{Child, Command, Output, Stdio},
+	time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+const EPOCH_SECS: u64 = 2;
+
+struct Proc(Child);
+
+impl Drop for Proc {
+	fn drop(&mut self) {
+		let _ = self.0.kill();
+		let _ = self.0.wait();
+	}
+}
+
+fn spawn(bin: &Path, args: &[&str], log: &Path) -> Proc {
+	Proc(
+		Command::new(bin)
+			.args(args)
+			.stdout(Stdio::null())
+			.stderr(std::fs::File::create(log).expect("log"))
+			.spawn()
+			.unwrap_or_else(|e| panic!("{}: {e}", bin.display())),
+	)
+}
+
+fn run(bin: &Path, args: &[&str]) -> Output {
+	let out = Command::new(bin).args(args).output().expect("runs");
+	assert!(
+		out.status.success(),
+		"{} {args:?} failed:\n{}{}",
+		bin.display(),
+		String::from_utf8_lossy(&out.stdout),
+		String::from_utf8_lossy(&out.stderr)
+	);
+	out
+}
+
+fn now_secs() -> u64 {
+	SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The timestamps of the records the store holds for a sensor's epochs.
+fn stored_timestamps(
+	store: &Path,
+	sensor: &str,
+	epochs: std::ops::RangeInclusive<u64>,
+) -> Vec<u64> {
+	let mut out = Vec::new();
+	for e in epochs {
+		let dir = store
+			.join("sensors")
+			.join(hex::encode(sensor))
+			.join(format!("{e:020}"))
+			.join("records");
+		for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+			let name = entry.file_name().to_string_lossy().into_owned();
+			out.push(name.split('-').next().and_then(|t| t.parse().ok()).expect("<ts>-<digest>"));
+		}
+	}
+	out.sort();
+	out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_fetches_exactly_the_readings_of_the_range_and_sensor_requested() {
+	let mut node = DevNode::start(&[]).expect("the node starts");
+	let chain = node.client().await;
+	let dir = tempfile::tempdir().expect("tempdir");
+	let d = dir.path();
+	let url = node.url();
+	let sensor_bin = workspace_binary("sensorshare-sensor", "SENSORSHARE_SENSOR");
+	let worker_bin = workspace_binary("sensorshare-cloud-worker", "SENSORSHARE_WORKER");
+	let cli = PathBuf::from(env!("CARGO_BIN_EXE_sensorshare"));
+
+	let port = free_port();
+	let cloud = format!("http://127.0.0.1:{port}");
+	let store = d.join("store");
+	let _worker = Proc(
+		Command::new(&worker_bin)
+			.args([
+				"--listen",
+				&format!("127.0.0.1:{port}"),
+				"--public-url",
+				&cloud,
+				"--chain-url",
+				&url,
+			])
+			.arg("--store-dir")
+			.arg(&store)
+			.arg("--state-dir")
+			.arg(d.join("worker"))
+			.env("SENSORSHARE_PROVIDER_SURI", "//Ferdie")
+			.stderr(std::fs::File::create(d.join("worker.log")).expect("log"))
+			.spawn()
+			.expect("the worker starts"),
+	);
+
+	// Two sensors of Alice, registered with the dev CA and streaming every 100 ms.
+	let mut sensors = Vec::new();
+	for (tag, seed) in [("tag-1", "1"), ("tag-2", "2")] {
+		let key = d.join(format!("{tag}.key"));
+		let key_s = key.to_str().expect("utf-8 path");
+		run(
+			&sensor_bin,
+			&[
+				"--chain-url",
+				&url,
+				"register",
+				"--id",
+				tag,
+				"--key",
+				key_s,
+				"--dev-ca",
+				"--owner",
+				"//Alice",
+				"--price",
+				"1",
+				"--epoch-secs",
+				&EPOCH_SECS.to_string(),
+			],
+		);
+		let queue = d.join(format!("{tag}.queue"));
+		sensors.push(spawn(
+			&sensor_bin,
+			&[
+				"--chain-url",
+				&url,
+				"run",
+				"--key",
+				key_s,
+				"--cloud",
+				&cloud,
+				"--seed",
+				seed,
+				"--interval-ms",
+				"100",
+				"--queue-dir",
+				queue.to_str().expect("utf-8"),
+			],
+			&d.join(format!("{tag}.log")),
+		));
+	}
+	let keys: Vec<String> = ["tag-1", "tag-2"]
+		.iter()
+		.map(|t| d.join(format!("{t}.key")).display().to_string())
+		.collect();
+	let _agent = spawn(
+		&sensor_bin,
+		&["--chain-url", &url, "agent", "--owner", "//Alice", "--key", &keys[0], "--key", &keys[1]],
+		&d.join("agent.log"),
+	);
+
+	// Bob: a key from the dev CA and an identity on chain.
+	let bob_key = d.join("bob.key");
+	let bob = bob_key.to_str().expect("utf-8");
+	run(&cli, &["--chain-url", &url, "keys", "new", "--id", "bob", "--key", bob, "--dev-ca"]);
+	run(&cli, &["--chain-url", &url, "identity", "register", "--key", bob, "--account", "//Bob"]);
+
+	// Let three whole epochs pass, plus one for the last uploads to land.
+	let start = now_secs();
+	let first = start / EPOCH_SECS + 1;
+	let last = first + 2;
+	while now_secs() < (last + 2) * EPOCH_SECS {
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	let out = run(
+		&cli,
+		&[
+			"--chain-url",
+			&url,
+			"request",
+			"--account",
+			"//Bob",
+			"--sensors",
+			"tag-1",
+			"--from",
+			&(first * EPOCH_SECS).to_string(),
+			"--to",
+			&(last * EPOCH_SECS + 1).to_string(),
+			"--yes",
+		],
+	);
+	let text = String::from_utf8_lossy(&out.stdout);
+	let id: u64 = text
+		.split("Agreement ")
+		.nth(1)
+		.and_then(|t| t.split_whitespace().next())
+		.and_then(|n| n.parse().ok())
+		.unwrap_or_else(|| panic!("no agreement number in {text:?}"));
+
+	let started = Instant::now();
+	loop {
+		let a = chain.agreement(id).await.expect("read").expect("open");
+		if a.status == AgreementStatus::Delivered {
+			break;
+		}
+		assert!(
+			started.elapsed() < Duration::from_secs(60),
+			"not delivered: {a:?}\n{}",
+			std::fs::read_to_string(d.join("agent.log")).unwrap_or_default()
+		);
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	}
+
+	let json = d.join("readings.json");
+	run(
+		&cli,
+		&[
+			"--chain-url",
+			&url,
+			"fetch",
+			&id.to_string(),
+			"--key",
+			bob,
+			"--out",
+			json.to_str().expect("utf-8"),
+		],
+	);
+	let rows: Vec<serde_json::Value> =
+		serde_json::from_slice(&std::fs::read(&json).expect("written")).expect("JSON rows");
+	assert!(!rows.is_empty());
+	let mut timestamps: Vec<u64> = rows
+		.iter()
+		.inspect(|r| {
+			assert_eq!(r["sensor"], "tag-1", "only the sensor requested");
+			let e = r["epoch"].as_u64().expect("epoch");
+			assert!((first..=last).contains(&e), "epoch {e} outside {first}..={last}");
+		})
+		.filter(|r| r["quantity"] == "pressure")
+		.map(|r| r["timestamp_ms"].as_u64().expect("timestamp"))
+		.collect();
+	timestamps.sort();
+	assert_eq!(
+		timestamps,
+		stored_timestamps(&store, "tag-1", first..=last),
+		"every reading of the range, once"
+	);
+
+	// CSV and a plot of it.
+	let csv = d.join("readings.csv");
+	run(
+		&cli,
+		&[
+			"--chain-url",
+			&url,
+			"fetch",
+			&id.to_string(),
+			"--key",
+			bob,
+			"--out",
+			csv.to_str().expect("utf-8"),
+		],
+	);
+	let png = d.join("plot.png");
+	run(&cli, &["plot", csv.to_str().expect("utf-8"), "--out", png.to_str().expect("utf-8")]);
+	assert_eq!(&std::fs::read(&png).expect("png")[..4], b"\x89PNG");
+
+	// Bob confirms; the agreement is settled.
+	run(&cli, &["--chain-url", &url, "confirm", &id.to_string(), "--account", "//Bob"]);
+	assert!(chain.agreement(id).await.expect("read").is_none(), "settled agreements leave storage");
+	drop(sensors);
+}

@@ -1,0 +1,127 @@
+//! The SensorShare cloud worker: the paper's cloud storage server.
+//!
+//! Sensors upload capsules and signed records over HTTP; the worker stores them
+//! (local filesystem or S3) after checking them against the sensor's key on chain.
+//! It follows the chain's finalized blocks, and for every agreement accepted for its
+//! provider account it re-encrypts the agreement's capsules with the on-chain re-keys,
+//! writes the delivery, and submits `deliver` with the manifest's digest. Requesters
+//! prove their identity with a signed challenge to download.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod deliver;
+pub mod directory;
+pub mod listener;
+pub mod metrics;
+pub mod store;
+
+use config::Config;
+use sensorshare_chain_client::{signer_from_uri, ChainClient};
+use std::{future::Future, sync::Arc};
+
+/// Why the worker could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+	/// No provider key is configured.
+	#[error("no provider key: set SENSORSHARE_PROVIDER_SURI or `provider_suri` (//Ferdie on a dev chain)")]
+	NoProviderKey,
+	/// The provider key is not a registered storage provider.
+	#[error("account {0} is not a registered storage provider on this chain")]
+	NotAProvider(String),
+	/// The chain failed.
+	#[error(transparent)]
+	Chain(#[from] sensorshare_chain_client::Error),
+	/// The store failed.
+	#[error(transparent)]
+	Store(#[from] store::StoreError),
+	/// The HTTP listener failed.
+	#[error("HTTP server on {addr}: {source}")]
+	Http {
+		/// The address.
+		addr: std::net::SocketAddr,
+		/// Why.
+		source: std::io::Error,
+	},
+	/// The chain listener stopped.
+	#[error(transparent)]
+	Listener(#[from] listener::ListenerError),
+	/// Metrics could not be registered.
+	#[error("metrics: {0}")]
+	Metrics(#[from] prometheus::Error),
+}
+
+/// Runs the worker until `shutdown` resolves, then stops accepting requests, lets
+/// running deliveries finish and returns.
+pub async fn run(
+	config: Config,
+	shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), WorkerError> {
+	let suri = config.provider_suri.clone().ok_or(WorkerError::NoProviderKey)?;
+	let signer = Arc::new(signer_from_uri(&suri)?);
+	let provider = signer.public_key().to_account_id();
+	let store = store::Store::open(&config.storage)?;
+	let chain = ChainClient::connect(&config.chain_url).await?;
+	if chain.provider(&provider).await?.is_none() {
+		return Err(WorkerError::NotAProvider(provider.to_string()));
+	}
+	let metrics = metrics::Metrics::new()?;
+	let state = api::ApiState {
+		store: store.clone(),
+		directory: Arc::new(directory::Directory::new(
+			chain.clone(),
+			provider.clone(),
+			config.limits.sensor_cache_ttl(),
+		)),
+		auth: Arc::new(auth::Auth::new(config.limits.challenge_ttl(), config.limits.token_ttl())),
+		metrics: metrics.clone(),
+		max_record_bytes: config.limits.max_record_bytes,
+	};
+	let tcp = tokio::net::TcpListener::bind(config.listen)
+		.await
+		.map_err(|source| WorkerError::Http { addr: config.listen, source })?;
+	let addr = tcp.local_addr().unwrap_or(config.listen);
+	tracing::info!(%addr, %provider, chain = %config.chain_url, "cloud worker listening");
+
+	let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+	let mut http_stop = stop_rx.clone();
+	let http = tokio::spawn(async move {
+		axum::serve(tcp, api::router(state))
+			.with_graceful_shutdown(async move {
+				let _ = http_stop.changed().await;
+			})
+			.await
+	});
+	let deliverer = listener::Deliverer {
+		chain,
+		signer,
+		provider,
+		store,
+		public_url: config.public_url.clone(),
+		metrics,
+		max_concurrent: config.limits.max_concurrent_deliveries,
+	};
+	let cursor = listener::Cursor::new(&config.state_dir);
+	let mut follow = tokio::spawn(listener::run(deliverer, cursor, stop_rx));
+
+	// Stop on the signal, or when the listener fails.
+	let listener_result = tokio::select! {
+		_ = shutdown => None,
+		r = &mut follow => Some(r),
+	};
+	tracing::info!("shutting down");
+	let _ = stop_tx.send(true);
+	let listener_result = match listener_result {
+		Some(r) => r,
+		None => follow.await,
+	};
+	let http_result = http.await;
+	listener_result.unwrap_or(Ok(()))?;
+	if let Ok(Err(source)) = http_result {
+		return Err(WorkerError::Http { addr, source });
+	}
+	Ok(())
+}

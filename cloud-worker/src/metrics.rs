@@ -1,0 +1,69 @@
+//! Prometheus metrics: uploads, deliveries, bytes and latency.
+
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
+
+/// The worker's metrics.
+#[derive(Clone, Debug)]
+pub struct Metrics {
+	registry: Registry,
+	/// Uploads by kind (`capsule`, `record`) and outcome (`stored`, `duplicate`, `refused`).
+	pub uploads: IntCounterVec,
+	/// Bytes of uploads stored.
+	pub upload_bytes: IntCounter,
+	/// Deliveries written and put on chain.
+	pub deliveries: IntCounter,
+	/// Bytes of records delivered.
+	pub delivered_bytes: IntCounter,
+	/// Bytes downloaded by requesters.
+	pub download_bytes: IntCounter,
+	/// Seconds from an agreement's acceptance event to its delivery's finalization.
+	pub delivery_seconds: Histogram,
+	/// Seconds to handle an HTTP request.
+	pub http_seconds: Histogram,
+}
+
+impl Metrics {
+	/// Registers every metric in a new registry.
+	pub fn new() -> Result<Self, prometheus::Error> {
+		let registry = Registry::new_custom(Some("sensorshare_worker".into()), None)?;
+		let uploads = IntCounterVec::new(
+			Opts::new("uploads_total", "Uploads by kind and outcome"),
+			&["kind", "outcome"],
+		)?;
+		let upload_bytes = IntCounter::new("upload_bytes_total", "Bytes of uploads stored")?;
+		let deliveries = IntCounter::new("deliveries_total", "Deliveries put on chain")?;
+		let delivered_bytes =
+			IntCounter::new("delivered_bytes_total", "Bytes of records delivered")?;
+		let download_bytes = IntCounter::new("download_bytes_total", "Bytes downloaded")?;
+		let buckets = vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+		let delivery_seconds = Histogram::with_opts(
+			HistogramOpts::new("delivery_seconds", "From acceptance to finalized delivery")
+				.buckets(buckets.clone()),
+		)?;
+		let http_seconds = Histogram::with_opts(
+			HistogramOpts::new("http_seconds", "HTTP request handling time").buckets(buckets),
+		)?;
+		registry.register(Box::new(uploads.clone()))?;
+		registry.register(Box::new(upload_bytes.clone()))?;
+		registry.register(Box::new(deliveries.clone()))?;
+		registry.register(Box::new(delivered_bytes.clone()))?;
+		registry.register(Box::new(download_bytes.clone()))?;
+		registry.register(Box::new(delivery_seconds.clone()))?;
+		registry.register(Box::new(http_seconds.clone()))?;
+		Ok(Metrics {
+			registry,
+			uploads,
+			upload_bytes,
+			deliveries,
+			delivered_bytes,
+			download_bytes,
+			delivery_seconds,
+			http_seconds,
+		})
+	}
+
+	/// The metrics in Prometheus' text format.
+	pub fn render(&self) -> Result<String, prometheus::Error> {
+		prometheus::TextEncoder::new().encode_to_string(&self.registry.gather())
+	}
+}

@@ -1,0 +1,200 @@
+//! The worker's object store: what sensors upload and what the worker delivers.
+//!
+//! ```text
+//! sensors/<sensor hex>/<epoch>/capsule                    the epoch's capsule
+//! sensors/<sensor hex>/<epoch>/records/<ts>-<sha256>      its records, by time
+//! deliveries/<agreement>/segments/<sensor hex>-<epoch>    re-encrypted segments
+//! deliveries/<agreement>/access.json                      who may read them
+//! deliveries/<agreement>/manifest.json                    written last
+//! ```
+//!
+//! Epochs and times are zero-padded so that listings come out in order. Records are
+//! named by content, so an upload repeated after a lost reply is stored once.
+
+use crate::config::StorageConfig;
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::{
+	aws::AmazonS3Builder, local::LocalFileSystem, path::Path, ObjectStore, PutMode, PutOptions,
+	PutPayload,
+};
+use std::sync::Arc;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+	/// The backend failed.
+	#[error("object store: {0}")]
+	Backend(#[from] object_store::Error),
+	/// The store's directory could not be created.
+	#[error("creating {path}: {source}")]
+	CreateDir {
+		/// The directory.
+		path: String,
+		/// Why.
+		source: std::io::Error,
+	},
+	/// A delivery's access list cannot be read back.
+	#[error("the access list of delivery {0} is corrupt")]
+	CorruptAccess(u64),
+	/// Another capsule is stored for this sensor and epoch.
+	#[error("a different capsule is already stored for this sensor and epoch")]
+	CapsuleConflict,
+}
+
+/// What a put did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+	/// The object was new and is stored now.
+	Created,
+	/// The same object was stored already; nothing changed.
+	AlreadyStored,
+}
+
+/// The store, over any `object_store` backend.
+#[derive(Clone, Debug)]
+pub struct Store {
+	inner: Arc<dyn ObjectStore>,
+}
+
+/// Where an agreement's delivery lives in the store.
+pub fn delivery_prefix(agreement: u64) -> String {
+	format!("deliveries/{agreement:020}")
+}
+
+fn sensor_epoch_prefix(sensor: &[u8], epoch: u64) -> String {
+	format!("sensors/{}/{epoch:020}", hex::encode(sensor))
+}
+
+impl Store {
+	/// Opens the store a configuration names.
+	pub fn open(config: &StorageConfig) -> Result<Self, StoreError> {
+		let inner: Arc<dyn ObjectStore> = match config {
+			StorageConfig::Fs { path } => {
+				std::fs::create_dir_all(path).map_err(|source| StoreError::CreateDir {
+					path: path.display().to_string(),
+					source,
+				})?;
+				Arc::new(LocalFileSystem::new_with_prefix(path)?)
+			},
+			StorageConfig::S3 {
+				bucket,
+				region,
+				endpoint,
+				access_key_id,
+				secret_access_key,
+				allow_http,
+			} => {
+				let mut b = AmazonS3Builder::from_env()
+					.with_bucket_name(bucket)
+					.with_region(region)
+					.with_allow_http(*allow_http);
+				if let Some(e) = endpoint {
+					b = b.with_endpoint(e);
+				}
+				if let Some(k) = access_key_id {
+					b = b.with_access_key_id(k);
+				}
+				if let Some(k) = secret_access_key {
+					b = b.with_secret_access_key(k);
+				}
+				Arc::new(b.build()?)
+			},
+		};
+		Ok(Store { inner })
+	}
+
+	/// A store over an existing backend.
+	pub fn from_backend(inner: Arc<dyn ObjectStore>) -> Self {
+		Store { inner }
+	}
+
+	async fn create(&self, path: &Path, bytes: Bytes) -> Result<Stored, StoreError> {
+		let opts = PutOptions::from(PutMode::Create);
+		match self.inner.put_opts(path, PutPayload::from(bytes), opts).await {
+			Ok(_) => Ok(Stored::Created),
+			Err(object_store::Error::AlreadyExists { .. }) => Ok(Stored::AlreadyStored),
+			Err(e) => Err(e.into()),
+		}
+	}
+
+	/// Stores a sensor's capsule for an epoch. The same capsule again is a no-op; a
+	/// different one is a conflict (one capsule per sensor and epoch: the spec's
+	/// nonce is derived from the meta, so a second capsule would be a second key).
+	pub async fn put_capsule(
+		&self,
+		sensor: &[u8],
+		epoch: u64,
+		capsule: Bytes,
+	) -> Result<Stored, StoreError> {
+		let path = Path::from(format!("{}/capsule", sensor_epoch_prefix(sensor, epoch)));
+		match self.create(&path, capsule.clone()).await? {
+			Stored::Created => Ok(Stored::Created),
+			Stored::AlreadyStored => {
+				if self.inner.get(&path).await?.bytes().await? == capsule {
+					Ok(Stored::AlreadyStored)
+				} else {
+					Err(StoreError::CapsuleConflict)
+				}
+			},
+		}
+	}
+
+	/// The capsule of a sensor's epoch, if uploaded.
+	pub async fn capsule(&self, sensor: &[u8], epoch: u64) -> Result<Option<Bytes>, StoreError> {
+		let path = Path::from(format!("{}/capsule", sensor_epoch_prefix(sensor, epoch)));
+		self.get_opt(&path).await
+	}
+
+	/// Stores a record of a sensor's epoch under its time and digest.
+	pub async fn put_record(
+		&self,
+		sensor: &[u8],
+		epoch: u64,
+		timestamp_ms: u64,
+		digest: &[u8; 32],
+		record: Bytes,
+	) -> Result<Stored, StoreError> {
+		let path = Path::from(format!(
+			"{}/records/{timestamp_ms:020}-{}",
+			sensor_epoch_prefix(sensor, epoch),
+			hex::encode(digest)
+		));
+		self.create(&path, record).await
+	}
+
+	/// The names of a sensor's records for an epoch, in time order.
+	pub async fn record_paths(&self, sensor: &[u8], epoch: u64) -> Result<Vec<Path>, StoreError> {
+		let prefix = Path::from(format!("{}/records", sensor_epoch_prefix(sensor, epoch)));
+		let mut paths: Vec<Path> =
+			self.inner.list(Some(&prefix)).map_ok(|m| m.location).try_collect().await?;
+		paths.sort();
+		Ok(paths)
+	}
+
+	/// An object's bytes.
+	pub async fn get(&self, path: &Path) -> Result<Bytes, StoreError> {
+		Ok(self.inner.get(path).await?.bytes().await?)
+	}
+
+	/// An object's bytes, or `None` if there is no such object.
+	pub async fn get_opt(&self, path: &Path) -> Result<Option<Bytes>, StoreError> {
+		match self.inner.get(path).await {
+			Ok(r) => Ok(Some(r.bytes().await?)),
+			Err(object_store::Error::NotFound { .. }) => Ok(None),
+			Err(e) => Err(e.into()),
+		}
+	}
+
+	/// Writes (or overwrites) an object.
+	pub async fn put(&self, path: &Path, bytes: Bytes) -> Result<(), StoreError> {
+		self.inner.put(path, PutPayload::from(bytes)).await?;
+		Ok(())
+	}
+
+	/// Every object under `prefix`.
+	pub async fn list(&self, prefix: &str) -> Result<Vec<Path>, StoreError> {
+		let prefix = Path::from(prefix);
+		Ok(self.inner.list(Some(&prefix)).map_ok(|m| m.location).try_collect().await?)
+	}
+}

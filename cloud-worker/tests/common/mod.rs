@@ -1,0 +1,262 @@
+//! A dev chain, a worker and the market's participants, for the integration tests.
+#![allow(dead_code)]
+
+use cbpre::{dev, Capsule, Identity, PublicKey, SealedRecord, SecretKey};
+use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+use sensorshare_chain_client::{
+	api::{self, runtime_types::bounded_collections::bounded_vec::BoundedVec},
+	dev_node::{free_port, DevNode},
+	signer_from_uri, AccountId32, AgreementStatus, ChainClient, Keypair, UNIT,
+};
+use sensorshare_cloud_worker::config::{Config, StorageConfig};
+use sensorshare_protocol::header::RecordHeader;
+use sensorshare_worker_client::WorkerClient;
+use std::{
+	path::PathBuf,
+	time::{Duration, Instant},
+};
+
+/// Every sensor of the tests has one-minute epochs.
+pub const EPOCH_SECS: u64 = 60;
+/// The price of one epoch.
+pub const PRICE: u128 = UNIT;
+
+pub fn rng(seed: u64) -> ChaCha20Rng {
+	ChaCha20Rng::seed_from_u64(seed)
+}
+
+pub fn key(uri: &str) -> Keypair {
+	signer_from_uri(uri).expect("a dev account")
+}
+
+pub fn account(uri: &str) -> AccountId32 {
+	key(uri).public_key().to_account_id()
+}
+
+/// A dev chain and its client.
+pub struct Chain {
+	pub node: DevNode,
+	pub client: ChainClient,
+}
+
+impl Chain {
+	pub async fn start() -> Self {
+		let mut node = DevNode::start(&[]).expect("the node starts");
+		let client = node.client().await;
+		Chain { node, client }
+	}
+
+	pub async fn register_sensor(&self, owner: &str, sensor: &SecretKey, provider: &str) {
+		let call = api::tx().data_market().register_sensor(
+			BoundedVec(sensor.id().as_bytes().to_vec()),
+			sensor.certificate().to_bytes(),
+			PRICE,
+			EPOCH_SECS,
+			account(provider),
+			BoundedVec(b"test sensor".to_vec()),
+		);
+		self.client.submit(&call, &key(owner)).await.expect("register_sensor");
+	}
+
+	pub async fn register_identity(&self, who: &str, user: &SecretKey) {
+		let call = api::tx().data_market().register_identity(
+			BoundedVec(user.id().as_bytes().to_vec()),
+			user.certificate().to_bytes(),
+		);
+		self.client.submit(&call, &key(who)).await.expect("register_identity");
+	}
+
+	pub async fn register_provider(&self, who: &str) {
+		let call = api::tx().data_market().register_provider(BoundedVec(b"http://x".to_vec()), 0);
+		self.client.submit(&call, &key(who)).await.expect("register_provider");
+	}
+
+	/// `who` requests `sensors` for `from..=to`; the agreement's number.
+	pub async fn request(&self, who: &str, sensors: &[&SecretKey], from: u64, to: u64) -> u64 {
+		let ids = sensors.iter().map(|s| BoundedVec(s.id().as_bytes().to_vec())).collect();
+		let call = api::tx().data_market().request_data(BoundedVec(ids), from, to, u128::MAX);
+		let included = self.client.submit(&call, &key(who)).await.expect("request_data");
+		included
+			.find::<api::data_market::events::DataRequested>()
+			.expect("events decode")
+			.expect("DataRequested")
+			.id
+	}
+
+	/// The owner accepts with one re-key per sensor and epoch, for `requester`.
+	pub async fn accept(
+		&self,
+		owner: &str,
+		id: u64,
+		sensors: &[&SecretKey],
+		requester: &PublicKey,
+	) {
+		let call = accept_call(id, sensors, requester, &self.client).await;
+		self.client.submit(&call, &key(owner)).await.expect("accept_request");
+	}
+
+	/// Waits until agreement `id` is delivered; its location and digest.
+	pub async fn delivered(&self, id: u64, within: Duration) -> (String, [u8; 32]) {
+		let started = Instant::now();
+		loop {
+			let a = self.client.agreement(id).await.expect("agreement").expect("open");
+			if a.status == AgreementStatus::Delivered {
+				return a.delivery.expect("a delivered agreement has its delivery");
+			}
+			assert!(started.elapsed() < within, "agreement {id} not delivered in {within:?}");
+			tokio::time::sleep(Duration::from_millis(100)).await;
+		}
+	}
+}
+
+/// The `accept_request` call for agreement `id`.
+pub async fn accept_call(
+	id: u64,
+	sensors: &[&SecretKey],
+	requester: &PublicKey,
+	chain: &ChainClient,
+) -> impl sensorshare_chain_client::subxt::tx::Payload {
+	let a = chain.agreement(id).await.expect("agreement").expect("open");
+	let rekeys = sensors
+		.iter()
+		.map(|s| {
+			BoundedVec(
+				(a.from_epoch..=a.to_epoch)
+					.map(|e| {
+						let meta = cbpre::Meta::new(*s.id(), e);
+						s.rekey(&meta, requester).expect("rekey").to_bytes()
+					})
+					.collect(),
+			)
+		})
+		.collect();
+	api::tx().data_market().accept_request(id, BoundedVec(rekeys))
+}
+
+/// A dev enrolment.
+pub fn enroll(id: &str, seed: u64) -> SecretKey {
+	dev::enroll_with_rng(id.as_bytes(), &mut rng(seed)).expect("enrol")
+}
+
+/// A requester's public key, as anyone derives it.
+pub fn public_key(user: &SecretKey) -> PublicKey {
+	PublicKey::derive(user.id(), user.certificate(), &dev::ca().public_key()).expect("derive")
+}
+
+/// A worker's configuration on free ports, storing in `dir`.
+pub fn worker_config(chain_url: &str, dir: &std::path::Path) -> (Config, String) {
+	let port = free_port();
+	let public_url = format!("http://127.0.0.1:{port}");
+	let config = Config {
+		listen: ([127, 0, 0, 1], port).into(),
+		public_url: public_url.clone(),
+		chain_url: chain_url.to_string(),
+		provider_suri: Some("//Ferdie".into()),
+		state_dir: dir.join("state"),
+		storage: StorageConfig::Fs { path: dir.join("store") },
+		limits: Default::default(),
+	};
+	(config, public_url)
+}
+
+/// A worker running in this process until dropped.
+pub struct Worker {
+	pub client: WorkerClient,
+	pub url: String,
+	pub store: PathBuf,
+	stop: Option<tokio::sync::oneshot::Sender<()>>,
+	task: tokio::task::JoinHandle<()>,
+}
+
+impl Worker {
+	pub async fn start(chain_url: &str, dir: &std::path::Path) -> Self {
+		let (config, url) = worker_config(chain_url, dir);
+		let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+		let task = tokio::spawn(async move {
+			let shutdown = async move {
+				let _ = stopped.await;
+			};
+			sensorshare_cloud_worker::run(config, shutdown).await.expect("the worker runs");
+		});
+		let client = WorkerClient::new(&url);
+		wait_for_health(&url).await;
+		Worker { client, url, store: dir.join("store"), stop: Some(stop), task }
+	}
+
+	pub fn client_base(&self) -> &str {
+		&self.url
+	}
+
+	pub async fn stop(mut self) {
+		if let Some(s) = self.stop.take() {
+			let _ = s.send(());
+		}
+		(&mut self.task).await.expect("the worker stops cleanly");
+	}
+}
+
+pub async fn wait_for_health(url: &str) {
+	let started = Instant::now();
+	loop {
+		if let Ok(r) = reqwest::get(format!("{url}/health")).await {
+			if r.status().is_success() {
+				return;
+			}
+		}
+		assert!(started.elapsed() < Duration::from_secs(60), "the worker did not come up");
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	}
+}
+
+/// A sensor's epoch: its capsule and `n` sealed readings `"<epoch>:<i>"`.
+pub fn epoch_data(
+	sensor: &SecretKey,
+	epoch: u64,
+	n: u64,
+	seed: u64,
+) -> (Capsule, Vec<SealedRecord>) {
+	let mut rng = rng(seed);
+	let (m, capsule) = sensor.encapsulate(epoch).expect("encapsulate");
+	let records = (0..n)
+		.map(|i| {
+			let header = RecordHeader::new(epoch * EPOCH_SECS * 1000 + i * 1000).to_bytes();
+			let reading = format!("{epoch}:{i}");
+			m.seal_with_rng(capsule.meta(), &header, reading.as_bytes(), &mut rng).expect("seal")
+		})
+		.collect();
+	(capsule, records)
+}
+
+/// Uploads a sensor's epoch.
+pub async fn upload_epoch(worker: &WorkerClient, sensor: &SecretKey, epoch: u64, n: u64) {
+	let (capsule, records) = epoch_data(sensor, epoch, n, epoch);
+	worker.upload_capsule(&capsule).await.expect("capsule upload");
+	let mut rng = rng(epoch);
+	for r in &records {
+		worker.upload_record(sensor, epoch, r, &mut rng).await.expect("record upload");
+	}
+}
+
+/// Every file under `dir`.
+pub fn files(dir: &std::path::Path) -> Vec<PathBuf> {
+	let mut out = Vec::new();
+	let mut stack = vec![dir.to_path_buf()];
+	while let Some(d) = stack.pop() {
+		let Ok(entries) = std::fs::read_dir(&d) else { continue };
+		for e in entries.flatten() {
+			let p = e.path();
+			if p.is_dir() {
+				stack.push(p);
+			} else {
+				out.push(p);
+			}
+		}
+	}
+	out.sort();
+	out
+}
+
+/// The sensors' keys, as a requester learns them from the chain.
+pub fn sensor_keys(sensors: &[&SecretKey]) -> std::collections::HashMap<Identity, PublicKey> {
+	sensors.iter().map(|s| (*s.id(), *s.public_key())).collect()
+}

@@ -1,0 +1,126 @@
+//! A worker killed with SIGKILL in the middle of a batch of deliveries, then
+//! restarted, delivers each agreement exactly once.
+
+mod common;
+
+use common::*;
+use sensorshare_chain_client::{AgreementStatus, MarketEvent};
+use std::{
+	collections::HashMap,
+	process::{Child, Command, Stdio},
+	time::{Duration, Instant},
+};
+
+const AGREEMENTS: usize = 8;
+
+fn spawn_worker(
+	config: &sensorshare_cloud_worker::config::Config,
+	dir: &std::path::Path,
+	log: &str,
+) -> Child {
+	let storage = match &config.storage {
+		sensorshare_cloud_worker::config::StorageConfig::Fs { path } => path.clone(),
+		_ => unreachable!("the tests store on the filesystem"),
+	};
+	Command::new(env!("CARGO_BIN_EXE_sensorshare-cloud-worker"))
+		.args(["--listen", &config.listen.to_string(), "--public-url", &config.public_url])
+		.args(["--chain-url", &config.chain_url])
+		.arg("--store-dir")
+		.arg(storage)
+		.arg("--state-dir")
+		.arg(&config.state_dir)
+		// One at a time, so that the kill lands between deliveries of the batch.
+		.args(["--max-concurrent-deliveries", "1"])
+		.env("SENSORSHARE_PROVIDER_SURI", "//Ferdie")
+		.env("RUST_LOG", "info")
+		.stdout(Stdio::null())
+		.stderr(std::fs::File::create(dir.join(log)).expect("log file"))
+		.spawn()
+		.expect("the worker binary starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_batch_delivers_each_agreement_exactly_once_after_restart() {
+	let chain = Chain::start().await;
+	let dir = tempfile::tempdir().expect("tempdir");
+	let (config, url) = worker_config(&chain.node.url(), dir.path());
+	let mut child = spawn_worker(&config, dir.path(), "worker-1.log");
+	wait_for_health(&url).await;
+	let client = sensorshare_worker_client::WorkerClient::new(&url);
+
+	let sensor = enroll("sensor-1", 1);
+	let bob = enroll("bob", 2);
+	chain.register_sensor("//Alice", &sensor, "//Ferdie").await;
+	chain.register_identity("//Bob", &bob).await;
+	for epoch in 0..4 {
+		upload_epoch(&client, &sensor, epoch, 40).await;
+	}
+	let (start, _) = chain.client.finalized_head().await.expect("head");
+
+	// A batch of requests, accepted all at once: the owner submits every acceptance
+	// before any is finalized.
+	let mut ids = Vec::new();
+	for i in 0..AGREEMENTS {
+		let e = (i % 4) as u64;
+		ids.push(chain.request("//Bob", &[&sensor], e, e).await);
+	}
+	let mut accepts = Vec::new();
+	for id in &ids {
+		accepts.push(accept_call(*id, &[&sensor], &public_key(&bob), &chain.client).await);
+	}
+	let owner = key("//Alice");
+	let submissions = accepts.iter().map(|c| chain.client.submit(c, &owner));
+	for r in futures::future::join_all(submissions).await {
+		r.expect("accept_request");
+	}
+
+	// Kill the worker as soon as the first delivery is on chain.
+	let started = Instant::now();
+	loop {
+		let mut delivered = 0;
+		for id in &ids {
+			let a = chain.client.agreement(*id).await.expect("read").expect("open");
+			delivered += usize::from(a.status == AgreementStatus::Delivered);
+		}
+		if delivered > 0 {
+			assert!(delivered < AGREEMENTS, "the whole batch was delivered before the kill");
+			break;
+		}
+		assert!(started.elapsed() < Duration::from_secs(60), "no delivery within a minute");
+		tokio::time::sleep(Duration::from_millis(20)).await;
+	}
+	child.kill().expect("SIGKILL");
+	child.wait().expect("reaped");
+
+	let mut child = spawn_worker(&config, dir.path(), "worker-2.log");
+	wait_for_health(&url).await;
+	for id in &ids {
+		chain.delivered(*id, Duration::from_secs(90)).await;
+	}
+	// Let anything still in flight land, then count deliveries on chain.
+	tokio::time::sleep(Duration::from_secs(2)).await;
+	let (head, _) = chain.client.finalized_head().await.expect("head");
+	let mut deliveries: HashMap<u64, usize> = HashMap::new();
+	for n in start..=head {
+		let hash = chain.client.block_hash(n).await.expect("hash").expect("block");
+		for ev in chain.client.market_events(hash).await.expect("events") {
+			if let MarketEvent::DataDelivered { id, .. } = ev {
+				*deliveries.entry(id).or_default() += 1;
+			}
+		}
+	}
+	for id in &ids {
+		assert_eq!(deliveries.get(id), Some(&1), "agreement {id} delivered once: {deliveries:?}");
+	}
+	// And every delivery on chain is the one the store holds.
+	for id in &ids {
+		let a = chain.client.agreement(*id).await.expect("read").expect("open");
+		let (_, digest) = a.delivery.expect("delivered");
+		client
+			.fetch(*id, &digest, &bob, &sensor_keys(&[&sensor]), &mut rng(*id), |_| {})
+			.await
+			.expect("the delivery on chain is the one stored");
+	}
+	let _ = child.kill();
+	let _ = child.wait();
+}

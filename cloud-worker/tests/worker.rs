@@ -1,0 +1,210 @@
+//! The cloud worker against a real `sensorshare-node --dev`: uploads are checked
+//! against the chain, accepted agreements are re-encrypted and delivered, and only
+//! the requester can download.
+
+mod common;
+
+use cbpre::{DataKey, Meta};
+use common::*;
+use reqwest::StatusCode;
+use sensorshare_worker_client::{ClientError, Uploaded};
+use std::time::Duration;
+
+const DELIVERY: Duration = Duration::from_secs(60);
+
+fn refused(e: ClientError) -> (StatusCode, String) {
+	match e {
+		ClientError::Refused { status, reason } => (status, reason),
+		other => panic!("expected a refusal, got {other}"),
+	}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accepted_agreement_is_delivered_and_decrypts_for_the_requester_only() {
+	let chain = Chain::start().await;
+	let worker = Worker::start(&chain.node.url(), chain.node.dir()).await;
+	let (s1, s2) = (enroll("sensor-1", 1), enroll("sensor-2", 2));
+	let bob = enroll("bob", 3);
+	let eve = enroll("eve", 4);
+	chain.register_sensor("//Alice", &s1, "//Ferdie").await;
+	chain.register_sensor("//Alice", &s2, "//Ferdie").await;
+	chain.register_identity("//Bob", &bob).await;
+	chain.register_identity("//Eve", &eve).await;
+	for epoch in 10..=13 {
+		upload_epoch(&worker.client, &s1, epoch, 5).await;
+		upload_epoch(&worker.client, &s2, epoch, 3).await;
+	}
+
+	// Bob asks for epochs 11 and 12 of both sensors; Alice accepts.
+	let id = chain.request("//Bob", &[&s1, &s2], 11, 12).await;
+	chain.accept("//Alice", id, &[&s1, &s2], &public_key(&bob)).await;
+	let (location, digest) = chain.delivered(id, DELIVERY).await;
+	assert_eq!(location, format!("{}/v1/deliveries/{id}", worker.client_base()));
+
+	let keys = sensor_keys(&[&s1, &s2]);
+	let mut got =
+		worker.client.fetch(id, &digest, &bob, &keys, &mut rng(9), |_| {}).await.expect("fetch");
+	got.sort_by_key(|e| (e.sensor.as_bytes().to_vec(), e.epoch));
+	let summary: Vec<(Vec<u8>, u64, Vec<String>)> = got
+		.iter()
+		.map(|e| {
+			let readings =
+				e.readings.iter().map(|(_, r)| String::from_utf8_lossy(r).into_owned()).collect();
+			(e.sensor.as_bytes().to_vec(), e.epoch, readings)
+		})
+		.collect();
+	let expect = |sensor: &str, epoch: u64, n: u64| {
+		(sensor.as_bytes().to_vec(), epoch, (0..n).map(|i| format!("{epoch}:{i}")).collect())
+	};
+	assert_eq!(
+		summary,
+		vec![
+			expect("sensor-1", 11, 5),
+			expect("sensor-1", 12, 5),
+			expect("sensor-2", 11, 3),
+			expect("sensor-2", 12, 3)
+		],
+		"exactly the readings of the range, nothing from epochs 10 or 13"
+	);
+
+	// Eve is registered, but not the requester: her answer is refused.
+	let e = worker.client.token(id, &eve, &mut rng(10)).await.expect_err("Eve is refused");
+	assert_eq!(refused(e).0, StatusCode::FORBIDDEN);
+	// Without a token, or with a token for another agreement, nothing is read.
+	let e = worker.client.get_with_token(id, "manifest", "").await.expect_err("no token");
+	assert_eq!(refused(e).0, StatusCode::UNAUTHORIZED);
+	let id2 = chain.request("//Bob", &[&s1], 10, 10).await;
+	chain.accept("//Alice", id2, &[&s1], &public_key(&bob)).await;
+	chain.delivered(id2, DELIVERY).await;
+	let token2 = worker.client.token(id2, &bob, &mut rng(11)).await.expect("token");
+	let e =
+		worker.client.get_with_token(id, "manifest", &token2).await.expect_err("wrong agreement");
+	assert_eq!(refused(e).0, StatusCode::FORBIDDEN);
+	// Bob's token for agreement 2 reads agreement 2.
+	worker.client.get_with_token(id2, "manifest", &token2).await.expect("his own delivery");
+
+	worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_and_malformed_uploads_are_refused_and_nothing_is_stored() {
+	let chain = Chain::start().await;
+	let worker = Worker::start(&chain.node.url(), chain.node.dir()).await;
+	let sensor = enroll("sensor-1", 1);
+	let impostor = enroll("sensor-1", 2); // same identity, another key and certificate
+	let elsewhere = enroll("sensor-elsewhere", 3);
+	let unregistered = enroll("sensor-unregistered", 4);
+	chain.register_provider("//Dave").await;
+	chain.register_sensor("//Alice", &sensor, "//Ferdie").await;
+	chain.register_sensor("//Alice", &elsewhere, "//Dave").await;
+	let before = files(&worker.store);
+
+	let w = &worker.client;
+	let mut r = rng(5);
+	// A capsule made with another key for the same identity does not verify.
+	let (forged, forged_records) = epoch_data(&impostor, 1, 1, 1);
+	let (status, reason) = refused(w.upload_capsule(&forged).await.expect_err("forged capsule"));
+	assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reason}");
+	// A record signed by another key is refused.
+	let e =
+		w.upload_record(&impostor, 1, &forged_records[0], &mut r).await.expect_err("forged record");
+	assert_eq!(refused(e).0, StatusCode::UNPROCESSABLE_ENTITY);
+	// A record whose time lies outside the epoch it is filed under.
+	let (_, records) = epoch_data(&sensor, 1, 1, 1);
+	let e = w.upload_record(&sensor, 2, &records[0], &mut r).await.expect_err("wrong epoch");
+	assert!(refused(e).0.is_client_error());
+	// Sensors of another provider, and sensors not on chain.
+	let (capsule, _) = epoch_data(&elsewhere, 1, 0, 1);
+	let (status, reason) = refused(w.upload_capsule(&capsule).await.expect_err("elsewhere"));
+	assert_eq!(status, StatusCode::FORBIDDEN);
+	assert!(reason.contains("another storage provider"), "{reason}");
+	let (capsule, _) = epoch_data(&unregistered, 1, 0, 1);
+	let e = w.upload_capsule(&capsule).await.expect_err("unregistered");
+	assert_eq!(refused(e).0, StatusCode::NOT_FOUND);
+
+	// Garbage bodies and paths, and a body over the limit.
+	let http = reqwest::Client::new();
+	let base = worker.client_base();
+	let sensor_hex = hex::encode(b"sensor-1");
+	for (url, body, want) in [
+		(
+			format!("{base}/v1/sensors/{sensor_hex}/epochs/1/capsule"),
+			vec![1u8; 10],
+			StatusCode::UNPROCESSABLE_ENTITY,
+		),
+		(format!("{base}/v1/sensors/zz/epochs/1/capsule"), vec![], StatusCode::BAD_REQUEST),
+		(
+			format!("{base}/v1/sensors/{sensor_hex}/epochs/1/capsule"),
+			vec![0u8; 4096],
+			StatusCode::PAYLOAD_TOO_LARGE,
+		),
+	] {
+		let got = http.put(&url).body(body).send().await.expect("reachable").status();
+		assert_eq!(got, want, "PUT {url}");
+	}
+	let got = http
+		.post(format!("{base}/v1/sensors/{sensor_hex}/epochs/1/records"))
+		.body(vec![7u8; 100])
+		.send()
+		.await
+		.expect("reachable")
+		.status();
+	assert_eq!(got, StatusCode::UNPROCESSABLE_ENTITY);
+	let got = http
+		.post(format!("{base}/v1/sensors/{sensor_hex}/epochs/1/records"))
+		.body(vec![7u8; 65 * 1024])
+		.send()
+		.await
+		.expect("reachable")
+		.status();
+	assert_eq!(got, StatusCode::PAYLOAD_TOO_LARGE);
+	// A capsule uploaded under another epoch than its own.
+	let (capsule, _) = epoch_data(&sensor, 1, 0, 1);
+	let got = http
+		.put(format!("{base}/v1/sensors/{sensor_hex}/epochs/2/capsule"))
+		.body(capsule.to_bytes())
+		.send()
+		.await
+		.expect("reachable")
+		.status();
+	assert_eq!(got, StatusCode::BAD_REQUEST);
+
+	assert_eq!(files(&worker.store), before, "a refused upload stores nothing");
+
+	// The genuine upload is stored once; repeating it changes nothing; a second
+	// capsule for the same epoch is a conflict.
+	assert_eq!(w.upload_capsule(&capsule).await.expect("stored"), Uploaded::Stored);
+	assert_eq!(w.upload_capsule(&capsule).await.expect("again"), Uploaded::Duplicate);
+	let (_, records) = epoch_data(&sensor, 1, 1, 1);
+	assert_eq!(
+		w.upload_record(&sensor, 1, &records[0], &mut r).await.expect("stored"),
+		Uploaded::Stored
+	);
+	assert_eq!(
+		w.upload_record(&sensor, 1, &records[0], &mut r).await.expect("again"),
+		Uploaded::Duplicate
+	);
+	let other = sensor
+		.encrypt(&DataKey::from_bytes([9; 32]), &Meta::new(*sensor.id(), 1))
+		.expect("another capsule for the same meta");
+	assert_eq!(
+		refused(w.upload_capsule(&other).await.expect_err("conflict")).0,
+		StatusCode::CONFLICT
+	);
+	assert_eq!(files(&worker.store).len(), before.len() + 2);
+
+	// The metrics count what happened.
+	let metrics =
+		reqwest::get(format!("{base}/metrics")).await.expect("metrics").text().await.expect("text");
+	assert!(
+		metrics.contains(r#"sensorshare_worker_uploads_total{kind="capsule",outcome="stored"} 1"#),
+		"{metrics}"
+	);
+	assert!(
+		metrics
+			.contains(r#"sensorshare_worker_uploads_total{kind="record",outcome="duplicate"} 1"#),
+		"{metrics}"
+	);
+
+	worker.stop().await;
+}

@@ -1,0 +1,279 @@
+//! The connection, transaction submission and storage reads.
+
+use crate::{
+	api::{self, runtime_types::bounded_collections::bounded_vec::BoundedVec},
+	AccountId32, Agreement, Balance, Config, Error, Identity, MarketEvent, Sensor, H256,
+};
+use std::{collections::HashMap, str::FromStr, sync::Arc, time::Duration};
+use subxt::{
+	backend::{
+		legacy::LegacyRpcMethods,
+		rpc::{
+			reconnecting_rpc_client::{ExponentialBackoff, RpcClient as ReconnectingRpcClient},
+			RpcClient,
+		},
+	},
+	blocks::ExtrinsicEvents,
+	config::DefaultExtrinsicParamsBuilder,
+	tx::Payload,
+	OnlineClient,
+};
+use subxt_signer::{sr25519::Keypair, SecretUri};
+use tokio::sync::Mutex;
+
+/// How long [`ChainClient::connect`] tries before it gives up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An sr25519 account key from a secret URI: `//Alice` on a dev chain, or a
+/// mnemonic with an optional derivation path.
+pub fn signer_from_uri(uri: &str) -> Result<Keypair, Error> {
+	let uri = SecretUri::from_str(uri).map_err(|e| Error::SecretUri(e.to_string()))?;
+	Keypair::from_uri(&uri).map_err(|e| Error::SecretUri(e.to_string()))
+}
+
+/// A transaction in a finalized block, dispatched successfully.
+pub struct Included {
+	/// The block's hash.
+	pub block_hash: H256,
+	/// The block's number.
+	pub block_number: u32,
+	/// The transaction's events.
+	pub events: ExtrinsicEvents<Config>,
+}
+
+impl Included {
+	/// The transaction's first event of type `E`.
+	pub fn find<E: subxt::events::StaticEvent>(&self) -> Result<Option<E>, Error> {
+		Ok(self.events.find_first::<E>()?)
+	}
+}
+
+/// A connection to a SensorShare node.
+#[derive(Clone)]
+pub struct ChainClient {
+	url: String,
+	api: OnlineClient<Config>,
+	rpc: LegacyRpcMethods<Config>,
+	/// The next nonce of each account that submitted through this client, so that
+	/// many transactions can be in flight at once.
+	nonces: Arc<Mutex<HashMap<[u8; 32], u64>>>,
+}
+
+impl ChainClient {
+	/// Connects to the node at `url` (`ws://127.0.0.1:9944`). The connection comes
+	/// back by itself, with exponential backoff, when the node goes away.
+	pub async fn connect(url: &str) -> Result<Self, Error> {
+		Self::connect_with_timeout(url, CONNECT_TIMEOUT).await
+	}
+
+	/// Connects, giving up after `timeout`.
+	pub async fn connect_with_timeout(url: &str, timeout: Duration) -> Result<Self, Error> {
+		let failed = |reason: String| Error::Connect { url: url.to_string(), reason };
+		let connect = async {
+			let rpc = ReconnectingRpcClient::builder()
+				.retry_policy(ExponentialBackoff::from_millis(50).max_delay(Duration::from_secs(5)))
+				.build(url.to_string())
+				.await
+				.map_err(|e| failed(e.to_string()))?;
+			let rpc = RpcClient::new(rpc);
+			let api = OnlineClient::<Config>::from_rpc_client(rpc.clone())
+				.await
+				.map_err(|e| failed(e.to_string()))?;
+			Ok(ChainClient {
+				url: url.to_string(),
+				api,
+				rpc: LegacyRpcMethods::new(rpc),
+				nonces: Default::default(),
+			})
+		};
+		tokio::time::timeout(timeout, connect)
+			.await
+			.map_err(|_| failed(format!("no answer within {timeout:?}")))?
+	}
+
+	/// The node's URL.
+	pub fn url(&self) -> &str {
+		&self.url
+	}
+
+	/// The underlying subxt client, for what this crate does not wrap.
+	pub fn api(&self) -> &OnlineClient<Config> {
+		&self.api
+	}
+
+	/// Signs `call` with `signer`, submits it and waits until it is finalized. A
+	/// transaction the chain refuses gives [`Error::Refused`] with the pallet's error.
+	///
+	/// Nonces are counted here, so concurrent submissions from one account each get
+	/// their own; after a failure the next submission asks the chain again.
+	pub async fn submit<C: Payload>(&self, call: &C, signer: &Keypair) -> Result<Included, Error> {
+		let account: AccountId32 = signer.public_key().to_account_id();
+		let progress = {
+			let mut nonces = self.nonces.lock().await;
+			let nonce = match nonces.get(&account.0) {
+				Some(n) => *n,
+				None => self.api.tx().account_nonce(&account).await?,
+			};
+			let params = DefaultExtrinsicParamsBuilder::<Config>::new().nonce(nonce).build();
+			match self.api.tx().sign_and_submit_then_watch(call, signer, params).await {
+				Ok(p) => {
+					nonces.insert(account.0, nonce.saturating_add(1));
+					p
+				},
+				Err(e) => {
+					nonces.remove(&account.0);
+					return Err(e.into());
+				},
+			}
+		};
+		let in_block = match progress.wait_for_finalized().await {
+			Ok(b) => b,
+			Err(e) => {
+				self.nonces.lock().await.remove(&account.0);
+				return Err(e.into());
+			},
+		};
+		let block_hash = in_block.block_hash();
+		let events = in_block.wait_for_success().await?;
+		let block_number = self.api.blocks().at(block_hash).await?.number();
+		Ok(Included { block_hash, block_number, events })
+	}
+
+	/// The number and hash of the last finalized block.
+	pub async fn finalized_head(&self) -> Result<(u32, H256), Error> {
+		let hash = self.rpc.chain_get_finalized_head().await.map_err(subxt::Error::from)?;
+		let number = self.api.blocks().at(hash).await?.number();
+		Ok((number, hash))
+	}
+
+	/// The hash of block `number`, if the chain has one.
+	pub async fn block_hash(&self, number: u32) -> Result<Option<H256>, Error> {
+		Ok(self.rpc.chain_get_block_hash(Some(number.into())).await.map_err(subxt::Error::from)?)
+	}
+
+	/// The data-market events of a block.
+	pub async fn market_events(&self, block: H256) -> Result<Vec<MarketEvent>, Error> {
+		let events = self.api.events().at(block).await?;
+		let mut out = Vec::new();
+		for ev in events.iter() {
+			let ev = ev?;
+			if ev.pallet_name() != "DataMarket" {
+				continue;
+			}
+			if let api::Event::DataMarket(e) = ev.as_root_event::<api::Event>()? {
+				out.push(e);
+			}
+		}
+		Ok(out)
+	}
+
+	/// The free balance of `who`.
+	pub async fn free_balance(&self, who: &AccountId32) -> Result<Balance, Error> {
+		let addr = api::storage().system().account(who.clone());
+		let info = self.api.storage().at_latest().await?.fetch_or_default(&addr).await?;
+		Ok(info.data.free)
+	}
+
+	/// The balance of `who` on hold, for escrows and deposits.
+	pub async fn reserved_balance(&self, who: &AccountId32) -> Result<Balance, Error> {
+		let addr = api::storage().system().account(who.clone());
+		let info = self.api.storage().at_latest().await?.fetch_or_default(&addr).await?;
+		Ok(info.data.reserved)
+	}
+
+	/// The CA key `P_alpha` on chain.
+	pub async fn ca_key(&self) -> Result<Option<cbpre::CaPublicKey>, Error> {
+		let addr = api::storage().data_market().ca_key();
+		let found = self.api.storage().at_latest().await?.fetch(&addr).await?;
+		found
+			.map(|k| {
+				cbpre::CaPublicKey::from_bytes(&k)
+					.map_err(|e| Error::InvalidChainData(format!("CA key: {e}")))
+			})
+			.transpose()
+	}
+
+	/// A registered storage provider: its endpoint and fee per epoch.
+	pub async fn provider(&self, who: &AccountId32) -> Result<Option<(String, Balance)>, Error> {
+		let addr = api::storage().data_market().providers(who.clone());
+		let found = self.api.storage().at_latest().await?.fetch(&addr).await?;
+		Ok(found.map(|p| (String::from_utf8_lossy(&p.endpoint.0).into_owned(), p.fee_per_epoch)))
+	}
+
+	/// A registered sensor.
+	pub async fn sensor(&self, id: &[u8]) -> Result<Option<Sensor>, Error> {
+		let addr = api::storage().data_market().sensors(BoundedVec(id.to_vec()));
+		let found = self.api.storage().at_latest().await?.fetch(&addr).await?;
+		found.map(|s| Sensor::from_chain(id, s)).transpose()
+	}
+
+	/// Every registered sensor.
+	pub async fn sensors(&self) -> Result<Vec<Sensor>, Error> {
+		let addr = api::storage().data_market().sensors_iter();
+		let mut iter = self.api.storage().at_latest().await?.iter(addr).await?;
+		let mut out = Vec::new();
+		while let Some(kv) = iter.next().await {
+			let kv = kv?;
+			let id = decode_key::<Vec<u8>>(&kv.key_bytes, 48)?;
+			out.push(Sensor::from_chain(&id, kv.value)?);
+		}
+		Ok(out)
+	}
+
+	/// The identity `who` registered as a data user.
+	pub async fn identity(&self, who: &AccountId32) -> Result<Option<Identity>, Error> {
+		let addr = api::storage().data_market().users(who.clone());
+		let found = self.api.storage().at_latest().await?.fetch(&addr).await?;
+		found.map(|u| Identity::from_chain(who.clone(), u)).transpose()
+	}
+
+	/// An open agreement.
+	pub async fn agreement(&self, id: u64) -> Result<Option<Agreement>, Error> {
+		let addr = api::storage().data_market().agreements(id);
+		let found = self.api.storage().at_latest().await?.fetch(&addr).await?;
+		found.map(|a| Agreement::from_chain(id, a)).transpose()
+	}
+
+	/// Every open agreement.
+	pub async fn agreements(&self) -> Result<Vec<Agreement>, Error> {
+		let addr = api::storage().data_market().agreements_iter();
+		let mut iter = self.api.storage().at_latest().await?.iter(addr).await?;
+		let mut out = Vec::new();
+		while let Some(kv) = iter.next().await {
+			let kv = kv?;
+			let id = decode_key::<u64>(&kv.key_bytes, 40)?;
+			out.push(Agreement::from_chain(id, kv.value)?);
+		}
+		out.sort_by_key(|a| a.id);
+		Ok(out)
+	}
+
+	/// The re-keys of an accepted agreement: for each sensor, one per epoch.
+	pub async fn rekeys(&self, id: u64) -> Result<Option<Vec<Vec<cbpre::ReKey>>>, Error> {
+		let addr = api::storage().data_market().re_keys(id);
+		let Some(rekeys) = self.api.storage().at_latest().await?.fetch(&addr).await? else {
+			return Ok(None);
+		};
+		rekeys
+			.0
+			.into_iter()
+			.map(|per_sensor| {
+				per_sensor
+					.0
+					.into_iter()
+					.map(|rk| {
+						cbpre::ReKey::from_bytes(&rk)
+							.map_err(|e| Error::InvalidChainData(format!("re-key: {e}")))
+					})
+					.collect()
+			})
+			.collect::<Result<_, _>>()
+			.map(Some)
+	}
+}
+
+/// Decodes the key at the end of a storage key, after `prefix` bytes of hashes.
+fn decode_key<K: subxt::ext::codec::Decode>(key: &[u8], prefix: usize) -> Result<K, Error> {
+	let mut rest = key.get(prefix..).unwrap_or_default();
+	K::decode(&mut rest).map_err(|e| Error::InvalidChainData(format!("storage key: {e}")))
+}

@@ -1,0 +1,150 @@
+//! The chain's records as plain Rust types, keys checked on the way in.
+
+use crate::{api::runtime_types::pallet_data_market::types as chain, AccountId32, Balance, Error};
+use cbpre::PublicKey;
+
+/// A registered sensor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sensor {
+	/// Its CB-PRE identity.
+	pub id: cbpre::Identity,
+	/// Its owner.
+	pub owner: AccountId32,
+	/// Its ECQV certificate.
+	pub cert: [u8; 33],
+	/// Its public key, as the chain derived it.
+	pub public_key: PublicKey,
+	/// Price of one epoch of data.
+	pub price_per_epoch: Balance,
+	/// Epoch length in seconds.
+	pub epoch_secs: u64,
+	/// The storage provider holding its data.
+	pub provider: AccountId32,
+	/// Free text shown to buyers.
+	pub description: String,
+	/// Whether it takes new requests.
+	pub active: bool,
+	/// Agreements involving it that are not yet settled.
+	pub open_agreements: u32,
+}
+
+/// A data user's registered identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+	/// The account.
+	pub account: AccountId32,
+	/// The CB-PRE identity.
+	pub id: cbpre::Identity,
+	/// The ECQV certificate.
+	pub cert: [u8; 33],
+	/// The public key, as the chain derived it.
+	pub public_key: PublicKey,
+}
+
+/// Where an agreement stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgreementStatus {
+	/// Paid into escrow; waiting for the owner.
+	Requested,
+	/// Accepted with re-keys; waiting for delivery.
+	Accepted,
+	/// Delivered; waiting for confirmation.
+	Delivered,
+}
+
+/// An open agreement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agreement {
+	/// Its number.
+	pub id: u64,
+	/// Who asked and paid.
+	pub requester: AccountId32,
+	/// The sensors' owner.
+	pub owner: AccountId32,
+	/// The storage provider.
+	pub provider: AccountId32,
+	/// The sensors.
+	pub sensors: Vec<cbpre::Identity>,
+	/// First epoch.
+	pub from_epoch: u64,
+	/// Last epoch (inclusive).
+	pub to_epoch: u64,
+	/// What the owner receives.
+	pub price: Balance,
+	/// What the provider receives.
+	pub fee: Balance,
+	/// Where it stands.
+	pub status: AgreementStatus,
+	/// The last block of its current step.
+	pub deadline: u32,
+	/// Where its delivery is and the digest of its manifest, once delivered.
+	pub delivery: Option<(String, [u8; 32])>,
+}
+
+impl Agreement {
+	/// How many epochs it covers.
+	pub fn epochs(&self) -> u64 {
+		self.to_epoch.saturating_sub(self.from_epoch).saturating_add(1)
+	}
+}
+
+fn identity(bytes: &[u8]) -> Result<cbpre::Identity, Error> {
+	cbpre::Identity::new(bytes).map_err(|e| Error::InvalidChainData(format!("identity: {e}")))
+}
+
+fn key(bytes: &[u8; 33]) -> Result<PublicKey, Error> {
+	PublicKey::from_bytes(bytes).map_err(|e| Error::InvalidChainData(format!("public key: {e}")))
+}
+
+impl Sensor {
+	pub(crate) fn from_chain(id: &[u8], s: chain::SensorInfo) -> Result<Self, Error> {
+		Ok(Sensor {
+			id: identity(id)?,
+			owner: s.owner,
+			cert: s.cert,
+			public_key: key(&s.public_key)?,
+			price_per_epoch: s.price_per_epoch,
+			epoch_secs: s.epoch_secs,
+			provider: s.provider,
+			description: String::from_utf8_lossy(&s.description.0).into_owned(),
+			active: s.active,
+			open_agreements: s.open_agreements,
+		})
+	}
+}
+
+impl Identity {
+	pub(crate) fn from_chain(account: AccountId32, u: chain::UserInfo) -> Result<Self, Error> {
+		Ok(Identity {
+			account,
+			id: identity(&u.id.0)?,
+			cert: u.cert,
+			public_key: key(&u.public_key)?,
+		})
+	}
+}
+
+impl Agreement {
+	pub(crate) fn from_chain(id: u64, a: chain::Agreement) -> Result<Self, Error> {
+		Ok(Agreement {
+			id,
+			requester: a.requester,
+			owner: a.owner,
+			provider: a.provider,
+			sensors: a.sensors.0.iter().map(|s| identity(&s.0)).collect::<Result<_, _>>()?,
+			from_epoch: a.from_epoch,
+			to_epoch: a.to_epoch,
+			price: a.price,
+			fee: a.fee,
+			status: match a.status {
+				chain::AgreementStatus::Requested => AgreementStatus::Requested,
+				chain::AgreementStatus::Accepted => AgreementStatus::Accepted,
+				chain::AgreementStatus::Delivered => AgreementStatus::Delivered,
+			},
+			deadline: a.deadline,
+			delivery: a
+				.delivery
+				.map(|(loc, digest)| (String::from_utf8_lossy(&loc.0).into_owned(), digest)),
+		})
+	}
+}

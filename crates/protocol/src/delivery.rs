@@ -1,0 +1,233 @@
+//! A delivery: a manifest, whose SHA-256 the provider puts on chain with
+//! `deliver(id, location, digest)`, and the segments it lists.
+//!
+//! A segment holds one sensor's epoch of an agreement: the capsule re-encrypted for
+//! the requester, then the epoch's sealed records:
+//!
+//! ```text
+//! u16_be(len) || re-encrypted capsule || u32_be(count) || (u32_be(len) || record)*
+//! ```
+//!
+//! The requester checks the manifest against the digest on chain and each segment
+//! against the manifest before it decrypts anything.
+
+use crate::{malformed, sha256, Error};
+use cbpre::{ReEncryptedCapsule, SealedRecord};
+use serde::{Deserialize, Serialize};
+
+/// The manifest format this crate writes and reads.
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// What a delivery holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+	/// The format, [`MANIFEST_VERSION`].
+	pub version: u32,
+	/// The agreement delivered.
+	pub agreement: u64,
+	/// The requester's identity, hex: every capsule is re-encrypted for it.
+	pub requester: String,
+	/// The first epoch of the agreement.
+	pub from_epoch: u64,
+	/// The last epoch of the agreement (inclusive).
+	pub to_epoch: u64,
+	/// One segment per sensor and epoch that has data, in the agreement's order.
+	pub segments: Vec<SegmentEntry>,
+}
+
+/// A segment of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentEntry {
+	/// The sensor's identity, hex.
+	pub sensor: String,
+	/// The epoch.
+	pub epoch: u64,
+	/// The segment's name within the delivery.
+	pub name: String,
+	/// Its length in bytes.
+	pub size: u64,
+	/// SHA-256 of its bytes, hex.
+	pub sha256: String,
+	/// How many records it holds.
+	pub records: u32,
+}
+
+impl Manifest {
+	/// The manifest's bytes, as stored and digested.
+	pub fn to_bytes(&self) -> Vec<u8> {
+		// Serializing plain strings and integers to JSON cannot fail.
+		serde_json::to_vec_pretty(self).unwrap_or_default()
+	}
+
+	/// Parses a manifest after checking its bytes against the digest on chain.
+	pub fn from_bytes_checked(bytes: &[u8], digest: &[u8; 32]) -> Result<Self, Error> {
+		if &sha256(bytes) != digest {
+			return Err(Error::DigestMismatch("manifest".into()));
+		}
+		let m: Manifest =
+			serde_json::from_slice(bytes).map_err(|e| Error::Manifest(e.to_string()))?;
+		if m.version != MANIFEST_VERSION {
+			return Err(Error::Manifest(format!("unknown version {}", m.version)));
+		}
+		Ok(m)
+	}
+}
+
+impl SegmentEntry {
+	/// Checks a downloaded segment against this entry and decodes it.
+	pub fn open(&self, bytes: &[u8]) -> Result<Segment, Error> {
+		if bytes.len() as u64 != self.size || hex::encode(sha256(bytes)) != self.sha256 {
+			return Err(Error::DigestMismatch(format!("segment {}", self.name)));
+		}
+		let segment = Segment::from_bytes(bytes)?;
+		if segment.records.len() as u64 != u64::from(self.records) {
+			return Err(malformed("segment", "record count differs from the manifest"));
+		}
+		Ok(segment)
+	}
+}
+
+/// One sensor's epoch, re-encrypted for the requester.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+	/// The capsule, re-encrypted for the requester.
+	pub capsule: ReEncryptedCapsule,
+	/// The epoch's sealed records.
+	pub records: Vec<SealedRecord>,
+}
+
+/// Writes a segment from a re-encrypted capsule and records already in their byte form.
+pub fn encode_segment<'a>(
+	capsule: &ReEncryptedCapsule,
+	records: impl ExactSizeIterator<Item = &'a [u8]> + Clone,
+) -> Vec<u8> {
+	let capsule = capsule.to_bytes();
+	let total: usize = records.clone().map(|r| 4 + r.len()).sum();
+	let mut out = Vec::with_capacity(2 + capsule.len() + 4 + total);
+	// A re-encrypted capsule is at most a few hundred bytes; a record at most
+	// MAX_RECORD_LEN.
+	out.extend_from_slice(&(capsule.len() as u16).to_be_bytes());
+	out.extend_from_slice(&capsule);
+	out.extend_from_slice(&(records.len() as u32).to_be_bytes());
+	for r in records {
+		out.extend_from_slice(&(r.len() as u32).to_be_bytes());
+		out.extend_from_slice(r);
+	}
+	out
+}
+
+impl Segment {
+	/// Decodes a segment strictly.
+	pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+		let mut rest = bytes;
+		let capsule_len = usize::from(u16::from_be_bytes(take_array(&mut rest)?));
+		let capsule = ReEncryptedCapsule::from_bytes(take(&mut rest, capsule_len)?)?;
+		let count = u32::from_be_bytes(take_array(&mut rest)?);
+		let mut records = Vec::new();
+		for _ in 0..count {
+			let len = u32::from_be_bytes(take_array(&mut rest)?);
+			records.push(SealedRecord::from_bytes(take(&mut rest, len as usize)?)?);
+		}
+		if !rest.is_empty() {
+			return Err(malformed("segment", "trailing bytes"));
+		}
+		Ok(Segment { capsule, records })
+	}
+}
+
+fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8], Error> {
+	if rest.len() < n {
+		return Err(malformed("segment", "truncated"));
+	}
+	let (head, tail) = rest.split_at(n);
+	*rest = tail;
+	Ok(head)
+}
+
+fn take_array<const N: usize>(rest: &mut &[u8]) -> Result<[u8; N], Error> {
+	let mut out = [0u8; N];
+	out.copy_from_slice(take(rest, N)?);
+	Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::header::RecordHeader;
+	use cbpre::{dev, Meta, PublicKey};
+	use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+
+	fn delivery() -> (Vec<u8>, SegmentEntry, cbpre::SecretKey, cbpre::SecretKey) {
+		let mut rng = ChaCha20Rng::seed_from_u64(6);
+		let sensor = dev::enroll_with_rng(b"sensor", &mut rng).expect("enrol");
+		let bob = dev::enroll_with_rng(b"bob", &mut rng).expect("enrol");
+		let (m, capsule) = sensor.encapsulate(4).expect("encapsulate");
+		let records: Vec<Vec<u8>> = (0..3)
+			.map(|i| {
+				let h = RecordHeader::new(4 * 60_000 + i).to_bytes();
+				m.seal_with_rng(capsule.meta(), &h, b"reading", &mut rng).expect("seal").to_bytes()
+			})
+			.collect();
+		let bob_pk = PublicKey::derive(bob.id(), bob.certificate(), &dev::ca().public_key())
+			.expect("derive");
+		let rk = sensor.rekey(capsule.meta(), &bob_pk).expect("rekey");
+		let rcap = capsule.verify(sensor.public_key()).expect("verify").re_encrypt(&rk, *bob.id());
+		let bytes = encode_segment(&rcap, records.iter().map(Vec::as_slice));
+		let entry = SegmentEntry {
+			sensor: hex::encode(sensor.id().as_bytes()),
+			epoch: 4,
+			name: "seg".into(),
+			size: bytes.len() as u64,
+			sha256: hex::encode(sha256(&bytes)),
+			records: 3,
+		};
+		(bytes, entry, sensor, bob)
+	}
+
+	#[test]
+	fn a_segment_opens_to_records_the_requester_can_read() {
+		let (bytes, entry, sensor, bob) = delivery();
+		let segment = entry.open(&bytes).expect("opens");
+		let m = bob.decrypt2(sensor.public_key(), &segment.capsule).expect("decrypt2");
+		let meta = Meta::new(*sensor.id(), 4);
+		for r in &segment.records {
+			assert_eq!(m.open(&meta, r).expect("open"), b"reading");
+		}
+	}
+
+	#[test]
+	fn a_segment_that_differs_from_its_entry_is_refused() {
+		let (mut bytes, entry, ..) = delivery();
+		let last = bytes.len() - 1;
+		bytes[last] ^= 1;
+		assert!(matches!(entry.open(&bytes), Err(Error::DigestMismatch(_))));
+		assert!(matches!(Segment::from_bytes(&bytes[..10]), Err(Error::Malformed { .. })));
+		let mut longer = bytes.clone();
+		longer.push(0);
+		assert!(matches!(Segment::from_bytes(&longer), Err(Error::Malformed { .. })));
+	}
+
+	#[test]
+	fn a_manifest_is_accepted_only_with_the_digest_on_chain() {
+		let (_, entry, ..) = delivery();
+		let manifest = Manifest {
+			version: MANIFEST_VERSION,
+			agreement: 1,
+			requester: hex::encode(b"bob"),
+			from_epoch: 4,
+			to_epoch: 4,
+			segments: vec![entry],
+		};
+		let bytes = manifest.to_bytes();
+		let digest = sha256(&bytes);
+		assert_eq!(Manifest::from_bytes_checked(&bytes, &digest), Ok(manifest));
+		assert!(matches!(
+			Manifest::from_bytes_checked(&bytes, &[0; 32]),
+			Err(Error::DigestMismatch(_))
+		));
+		assert!(matches!(
+			Manifest::from_bytes_checked(b"{}", &sha256(b"{}")),
+			Err(Error::Manifest(_))
+		));
+	}
+}

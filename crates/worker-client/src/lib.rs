@@ -1,0 +1,236 @@
+//! A client of the SensorShare cloud worker's HTTP API: sensors upload capsules and
+//! signed records; requesters prove their identity, download their delivery, check
+//! it against the digest on chain and decrypt it.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use cbpre::{
+	rand_core::CryptoRngCore, Capsule, Identity, Meta, PublicKey, SealedRecord, SecretKey,
+};
+use reqwest::StatusCode;
+use sensorshare_protocol::{
+	auth::{Challenge, ChallengeAnswer, Token},
+	delivery::Manifest,
+	header::RecordHeader,
+	upload::sign_record_with_rng,
+};
+use std::collections::HashMap;
+
+/// Why a call to the worker failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+	/// The worker could not be reached.
+	#[error("cannot reach the cloud worker: {0}")]
+	Http(#[from] reqwest::Error),
+	/// The worker refused, with its reason.
+	#[error("the cloud worker refused ({status}): {reason}")]
+	Refused {
+		/// The HTTP status.
+		status: StatusCode,
+		/// The worker's reason.
+		reason: String,
+	},
+	/// A delivery does not match its manifest or the digest on chain.
+	#[error("the delivery is not what the chain says: {0}")]
+	Protocol(#[from] sensorshare_protocol::Error),
+	/// A capsule or record does not decrypt.
+	#[error("decryption failed: {0}")]
+	Crypto(#[from] cbpre::Error),
+	/// The delivery holds data of a sensor the caller does not know the key of, or
+	/// data for someone else.
+	#[error("the delivery holds {0}")]
+	Unexpected(String),
+}
+
+/// What an upload did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Uploaded {
+	/// Stored now.
+	Stored,
+	/// Stored before; nothing changed.
+	Duplicate,
+}
+
+/// One sensor's epoch of a delivery, decrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecryptedEpoch {
+	/// The sensor.
+	pub sensor: Identity,
+	/// The epoch.
+	pub epoch: u64,
+	/// Its readings, in time order: the clear header and the plaintext.
+	pub readings: Vec<(RecordHeader, Vec<u8>)>,
+}
+
+/// A client of one worker.
+#[derive(Debug, Clone)]
+pub struct WorkerClient {
+	http: reqwest::Client,
+	base: String,
+}
+
+async fn check(response: reqwest::Response) -> Result<reqwest::Response, ClientError> {
+	let status = response.status();
+	if status.is_success() {
+		Ok(response)
+	} else {
+		let reason = response.text().await.unwrap_or_default().trim().to_string();
+		Err(ClientError::Refused { status, reason })
+	}
+}
+
+fn uploaded(status: StatusCode) -> Uploaded {
+	if status == StatusCode::CREATED {
+		Uploaded::Stored
+	} else {
+		Uploaded::Duplicate
+	}
+}
+
+impl ClientError {
+	/// Whether trying again later may succeed: the worker is unreachable or failed
+	/// on its side. A 4xx refusal is final.
+	pub fn is_transient(&self) -> bool {
+		match self {
+			ClientError::Http(_) => true,
+			ClientError::Refused { status, .. } => status.is_server_error(),
+			_ => false,
+		}
+	}
+}
+
+impl WorkerClient {
+	/// A client of the worker at `base` (`http://127.0.0.1:8088`).
+	pub fn new(base: &str) -> Self {
+		WorkerClient { http: reqwest::Client::new(), base: base.trim_end_matches('/').to_string() }
+	}
+
+	fn sensor_url(&self, sensor: &Identity, epoch: u64, what: &str) -> String {
+		format!("{}/v1/sensors/{}/epochs/{epoch}/{what}", self.base, hex::encode(sensor.as_bytes()))
+	}
+
+	/// Uploads a capsule.
+	pub async fn upload_capsule(&self, capsule: &Capsule) -> Result<Uploaded, ClientError> {
+		let meta = capsule.meta();
+		self.upload_capsule_bytes(&meta.id, meta.epoch, capsule.to_bytes()).await
+	}
+
+	/// Uploads a signed record body (`signature || record`) under `epoch`, as
+	/// [`sign_record_with_rng`] makes it: what a sensor queues while offline.
+	pub async fn upload_record_body(
+		&self,
+		sensor: &Identity,
+		epoch: u64,
+		body: Vec<u8>,
+	) -> Result<Uploaded, ClientError> {
+		let url = self.sensor_url(sensor, epoch, "records");
+		let r = check(self.http.post(url).body(body).send().await?).await?;
+		Ok(uploaded(r.status()))
+	}
+
+	/// Uploads a capsule's bytes under `sensor` and `epoch`.
+	pub async fn upload_capsule_bytes(
+		&self,
+		sensor: &Identity,
+		epoch: u64,
+		capsule: Vec<u8>,
+	) -> Result<Uploaded, ClientError> {
+		let url = self.sensor_url(sensor, epoch, "capsule");
+		let r = check(self.http.put(url).body(capsule).send().await?).await?;
+		Ok(uploaded(r.status()))
+	}
+
+	/// Signs a record with the sensor's key and uploads it under `epoch`.
+	pub async fn upload_record(
+		&self,
+		sensor: &SecretKey,
+		epoch: u64,
+		record: &SealedRecord,
+		rng: &mut impl CryptoRngCore,
+	) -> Result<Uploaded, ClientError> {
+		let body = sign_record_with_rng(sensor, epoch, record, rng)?;
+		self.upload_record_body(sensor.id(), epoch, body).await
+	}
+
+	/// Proves the requester's identity for `agreement` and returns a bearer token.
+	pub async fn token(
+		&self,
+		agreement: u64,
+		requester: &SecretKey,
+		rng: &mut impl CryptoRngCore,
+	) -> Result<String, ClientError> {
+		let base = format!("{}/v1/deliveries/{agreement}", self.base);
+		let challenge: Challenge =
+			check(self.http.post(format!("{base}/challenge")).send().await?).await?.json().await?;
+		let answer = ChallengeAnswer::sign_with_rng(requester, agreement, &challenge, rng)?;
+		let token: Token =
+			check(self.http.post(format!("{base}/token")).json(&answer).send().await?)
+				.await?
+				.json()
+				.await?;
+		Ok(token.token)
+	}
+
+	/// Downloads an object of a delivery with a token.
+	pub async fn get_with_token(
+		&self,
+		agreement: u64,
+		what: &str,
+		token: &str,
+	) -> Result<Vec<u8>, ClientError> {
+		let url = format!("{}/v1/deliveries/{agreement}/{what}", self.base);
+		let r = check(self.http.get(url).bearer_auth(token).send().await?).await?;
+		Ok(r.bytes().await?.to_vec())
+	}
+
+	/// Downloads agreement `agreement`'s delivery, checks it against the manifest
+	/// digest on chain, and decrypts it: Decrypt2 of every capsule with the sensors'
+	/// keys (`sensors`, from the chain), then every record. `progress` is called with
+	/// the bytes of each segment downloaded.
+	pub async fn fetch(
+		&self,
+		agreement: u64,
+		digest: &[u8; 32],
+		requester: &SecretKey,
+		sensors: &HashMap<Identity, PublicKey>,
+		rng: &mut impl CryptoRngCore,
+		mut progress: impl FnMut(u64),
+	) -> Result<Vec<DecryptedEpoch>, ClientError> {
+		let token = self.token(agreement, requester, rng).await?;
+		let manifest = self.get_with_token(agreement, "manifest", &token).await?;
+		let manifest = Manifest::from_bytes_checked(&manifest, digest)?;
+		if manifest.agreement != agreement {
+			return Err(ClientError::Unexpected(format!("agreement {}", manifest.agreement)));
+		}
+		let mut out = Vec::with_capacity(manifest.segments.len());
+		for entry in &manifest.segments {
+			let bytes =
+				self.get_with_token(agreement, &format!("segments/{}", entry.name), &token).await?;
+			progress(bytes.len() as u64);
+			let segment = entry.open(&bytes)?;
+			let meta = *segment.capsule.meta();
+			let sensor_key = sensors.get(&meta.id).ok_or_else(|| {
+				ClientError::Unexpected(format!("sensor {}", hex::encode(meta.id.as_bytes())))
+			})?;
+			if segment.capsule.delegatee() != requester.id()
+				|| hex::encode(meta.id.as_bytes()) != entry.sensor
+				|| meta.epoch != entry.epoch
+			{
+				return Err(ClientError::Unexpected(format!(
+					"a mislabelled segment {}",
+					entry.name
+				)));
+			}
+			let m = requester.decrypt2(sensor_key, &segment.capsule)?;
+			let mut readings = Vec::with_capacity(segment.records.len());
+			for record in &segment.records {
+				let header = RecordHeader::from_bytes(record.header())?;
+				readings.push((header, m.open(&Meta::new(meta.id, meta.epoch), record)?));
+			}
+			readings.sort_by_key(|(h, _)| *h);
+			out.push(DecryptedEpoch { sensor: meta.id, epoch: meta.epoch, readings });
+		}
+		Ok(out)
+	}
+}

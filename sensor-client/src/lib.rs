@@ -1,0 +1,20 @@
+//! The SensorShare sensor client: the paper's IoT application on a Raspberry Pi
+//! beside a TI SensorTag CC2650.
+//!
+//! - [`sensortag`]: the tag's GATT services and TI's conversion formulas;
+//!   [`ble`] (feature `ble`) reads a real tag over Bluetooth LE;
+//!   [`simulated`] stands in for one where there is none.
+//! - [`pipeline`]: per epoch, the data key and capsule; each reading sealed, signed
+//!   and queued; [`queue`] keeps uploads on disk through outages and restarts.
+//! - [`agent`]: the owner agent that answers requests with re-keys.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod agent;
+#[cfg(feature = "ble")]
+pub mod ble;
+pub mod pipeline;
+pub mod queue;
+pub mod sensortag;
+pub mod simulated;

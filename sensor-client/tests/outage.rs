@@ -1,0 +1,160 @@
+//! Readings taken while the cloud is unreachable wait on disk, survive a kill of the
+//! sensor client, and all reach the cloud once it is back.
+
+use sensorshare_chain_client::dev_node::{free_port, workspace_binary, DevNode};
+use sensorshare_protocol::{sha256, upload::UnverifiedRecordUpload};
+use std::{
+	collections::BTreeSet,
+	path::Path,
+	process::{Child, Command, Stdio},
+	time::{Duration, Instant},
+};
+
+struct Proc(Child);
+
+impl Drop for Proc {
+	fn drop(&mut self) {
+		let _ = self.0.kill();
+		let _ = self.0.wait();
+	}
+}
+
+fn sensor(args: &[&str], log: &Path) -> Proc {
+	Proc(
+		Command::new(env!("CARGO_BIN_EXE_sensorshare-sensor"))
+			.args(args)
+			.stdout(Stdio::null())
+			.stderr(std::fs::File::create(log).expect("log"))
+			.spawn()
+			.expect("the sensor client starts"),
+	)
+}
+
+/// The digests of the records waiting in a queue directory.
+fn queued_records(queue: &Path) -> BTreeSet<String> {
+	let mut out = BTreeSet::new();
+	for entry in std::fs::read_dir(queue).expect("queue dir").flatten() {
+		let path = entry.path();
+		if path.extension().is_some_and(|e| e == "record") {
+			let bytes = std::fs::read(&path).expect("item");
+			let upload = UnverifiedRecordUpload::from_bytes(&bytes[8..]).expect("a signed record");
+			let _ = upload.header();
+			// body = signature (64) || record
+			out.insert(hex::encode(sha256(&bytes[8 + 64..])));
+		}
+	}
+	out
+}
+
+/// The digests of the records the store holds (files `<ts>-<sha256>`).
+fn stored_records(store: &Path) -> BTreeSet<String> {
+	let mut out = BTreeSet::new();
+	let mut stack = vec![store.to_path_buf()];
+	while let Some(dir) = stack.pop() {
+		for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+			let p = entry.path();
+			if p.is_dir() {
+				stack.push(p);
+			} else if p.parent().is_some_and(|d| d.ends_with("records")) {
+				let name =
+					p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+				if let Some((_, digest)) = name.split_once('-') {
+					out.insert(digest.to_string());
+				}
+			}
+		}
+	}
+	out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readings_wait_through_an_outage_and_a_restart_then_all_arrive() {
+	let mut node = DevNode::start(&[]).expect("the node starts");
+	let _chain = node.client().await;
+	let url = node.url();
+	let dir = tempfile::tempdir().expect("tempdir");
+	let d = dir.path();
+	let key = d.join("tag.key");
+	let key_s = key.to_str().expect("utf-8");
+	let queue = d.join("queue");
+	let queue_s = queue.to_str().expect("utf-8");
+	let port = free_port();
+	let cloud = format!("http://127.0.0.1:{port}");
+
+	let out = Command::new(env!("CARGO_BIN_EXE_sensorshare-sensor"))
+		.args(["--chain-url", &url, "register", "--id", "tag-outage", "--key", key_s, "--dev-ca"])
+		.args(["--owner", "//Alice", "--epoch-secs", "5"])
+		.output()
+		.expect("register runs");
+	assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+	#[cfg(unix)]
+	{
+		use std::os::unix::fs::PermissionsExt;
+		let mode = std::fs::metadata(&key).expect("key file").permissions().mode();
+		assert_eq!(mode & 0o777, 0o600, "the key file is the owner's only");
+	}
+
+	// The cloud is down: readings queue up. Then the sensor client is killed.
+	let run = [
+		"--chain-url",
+		&url,
+		"run",
+		"--key",
+		key_s,
+		"--cloud",
+		&cloud,
+		"--interval-ms",
+		"50",
+		"--queue-dir",
+		queue_s,
+	];
+	let mut first = sensor(&run, &d.join("sensor-1.log"));
+	tokio::time::sleep(Duration::from_secs(3)).await;
+	first.0.kill().expect("SIGKILL");
+	let _ = first.0.wait();
+	let waiting = queued_records(&queue);
+	assert!(waiting.len() >= 10, "readings were queued during the outage: {}", waiting.len());
+
+	// The cloud comes back, and so does the sensor client: every queued reading arrives.
+	let store = d.join("store");
+	let _worker = Proc(
+		Command::new(workspace_binary("sensorshare-cloud-worker", "SENSORSHARE_WORKER"))
+			.args([
+				"--listen",
+				&format!("127.0.0.1:{port}"),
+				"--public-url",
+				&cloud,
+				"--chain-url",
+				&url,
+			])
+			.arg("--store-dir")
+			.arg(&store)
+			.arg("--state-dir")
+			.arg(d.join("worker"))
+			.env("SENSORSHARE_PROVIDER_SURI", "//Ferdie")
+			.stdout(Stdio::null())
+			.stderr(std::fs::File::create(d.join("worker.log")).expect("log"))
+			.spawn()
+			.expect("the worker starts"),
+	);
+	let _second = sensor(&run, &d.join("sensor-2.log"));
+	let started = Instant::now();
+	loop {
+		let stored = stored_records(&store);
+		let missing = waiting.difference(&stored).count();
+		if missing == 0 {
+			break;
+		}
+		assert!(
+			started.elapsed() < Duration::from_secs(60),
+			"{missing} of {} queued readings never arrived\n{}",
+			waiting.len(),
+			std::fs::read_to_string(d.join("sensor-2.log")).unwrap_or_default()
+		);
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	assert!(
+		std::fs::read_dir(queue.join("rejected")).expect("dir").next().is_none(),
+		"nothing was refused"
+	);
+}
