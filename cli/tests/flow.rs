@@ -4,28 +4,19 @@
 //! range and sensor requested, decrypted.
 
 use sensorshare_chain_client::{
-	dev_node::{free_port, workspace_binary, DevNode},
+	dev_node::{free_port, workspace_binary, DevNode, KillOnDrop, WorkerProcess},
 	AgreementStatus,
 };
 use std::{
 	path::{Path, PathBuf},
-	process::{Child, Command, Output, Stdio},
+	process::{Command, Output, Stdio},
 	time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 const EPOCH_SECS: u64 = 2;
 
-struct Proc(Child);
-
-impl Drop for Proc {
-	fn drop(&mut self) {
-		let _ = self.0.kill();
-		let _ = self.0.wait();
-	}
-}
-
-fn spawn(bin: &Path, args: &[&str], log: &Path) -> Proc {
-	Proc(
+fn spawn(bin: &Path, args: &[&str], log: &Path) -> KillOnDrop {
+	KillOnDrop(
 		Command::new(bin)
 			.args(args)
 			.stdout(Stdio::null())
@@ -81,31 +72,10 @@ async fn a_user_fetches_exactly_the_readings_of_the_range_and_sensor_requested()
 	let d = dir.path();
 	let url = node.url();
 	let sensor_bin = workspace_binary("sensorshare-sensor", "SENSORSHARE_SENSOR");
-	let worker_bin = workspace_binary("sensorshare-cloud-worker", "SENSORSHARE_WORKER");
 	let cli = PathBuf::from(env!("CARGO_BIN_EXE_sensorshare"));
 
-	let port = free_port();
-	let cloud = format!("http://127.0.0.1:{port}");
-	let store = d.join("store");
-	let _worker = Proc(
-		Command::new(&worker_bin)
-			.args([
-				"--listen",
-				&format!("127.0.0.1:{port}"),
-				"--public-url",
-				&cloud,
-				"--chain-url",
-				&url,
-			])
-			.arg("--store-dir")
-			.arg(&store)
-			.arg("--state-dir")
-			.arg(d.join("worker"))
-			.env("SENSORSHARE_PROVIDER_SURI", "//Ferdie")
-			.stderr(std::fs::File::create(d.join("worker.log")).expect("log"))
-			.spawn()
-			.expect("the worker starts"),
-	);
+	let worker = WorkerProcess::start(&url, free_port(), d).expect("the worker starts");
+	let (cloud, store) = (worker.url.clone(), worker.store.clone());
 
 	// Two sensors of Alice, registered with the dev CA and streaming every 100 ms.
 	let mut sensors = Vec::new();

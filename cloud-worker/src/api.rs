@@ -216,11 +216,22 @@ fn count(state: &ApiState, kind: &str, stored: Stored, bytes: usize) -> StatusCo
 	}
 }
 
-fn refused(state: &ApiState, kind: &str, e: ApiError) -> ApiError {
-	if e.status().is_client_error() {
-		state.metrics.uploads.with_label_values(&[kind, "refused"]).inc();
+/// Counts an upload's outcome and turns it into the response.
+fn outcome(
+	state: &ApiState,
+	kind: &str,
+	bytes: usize,
+	result: Result<Stored, ApiError>,
+) -> Result<StatusCode, ApiError> {
+	match result {
+		Ok(stored) => Ok(count(state, kind, stored, bytes)),
+		Err(e) => {
+			if e.status().is_client_error() {
+				state.metrics.uploads.with_label_values(&[kind, "refused"]).inc();
+			}
+			Err(e)
+		},
 	}
-	e
 }
 
 async fn put_capsule(
@@ -242,10 +253,7 @@ async fn put_capsule(
 			other => Ok(other?),
 		}
 	};
-	match check.await {
-		Ok(stored) => Ok(count(&state, "capsule", stored, body.len())),
-		Err(e) => Err(refused(&state, "capsule", e)),
-	}
+	outcome(&state, "capsule", body.len(), check.await)
 }
 
 async fn post_record(
@@ -266,10 +274,7 @@ async fn post_record(
 		let ts = record.header().timestamp_ms;
 		Ok(state.store.put_record(id.as_bytes(), epoch, ts, &record.digest(), bytes).await?)
 	};
-	match check.await {
-		Ok(stored) => Ok(count(&state, "record", stored, body.len())),
-		Err(e) => Err(refused(&state, "record", e)),
-	}
+	outcome(&state, "record", body.len(), check.await)
 }
 
 async fn post_challenge(

@@ -1,26 +1,17 @@
 //! Readings taken while the cloud is unreachable wait on disk, survive a kill of the
 //! sensor client, and all reach the cloud once it is back.
 
-use sensorshare_chain_client::dev_node::{free_port, workspace_binary, DevNode};
+use sensorshare_chain_client::dev_node::{free_port, DevNode, KillOnDrop, WorkerProcess};
 use sensorshare_protocol::{sha256, upload::UnverifiedRecordUpload};
 use std::{
 	collections::BTreeSet,
 	path::Path,
-	process::{Child, Command, Stdio},
+	process::{Command, Stdio},
 	time::{Duration, Instant},
 };
 
-struct Proc(Child);
-
-impl Drop for Proc {
-	fn drop(&mut self) {
-		let _ = self.0.kill();
-		let _ = self.0.wait();
-	}
-}
-
-fn sensor(args: &[&str], log: &Path) -> Proc {
-	Proc(
+fn sensor(args: &[&str], log: &Path) -> KillOnDrop {
+	KillOnDrop(
 		Command::new(env!("CARGO_BIN_EXE_sensorshare-sensor"))
 			.args(args)
 			.stdout(Stdio::null())
@@ -116,27 +107,8 @@ async fn readings_wait_through_an_outage_and_a_restart_then_all_arrive() {
 	assert!(waiting.len() >= 10, "readings were queued during the outage: {}", waiting.len());
 
 	// The cloud comes back, and so does the sensor client: every queued reading arrives.
-	let store = d.join("store");
-	let _worker = Proc(
-		Command::new(workspace_binary("sensorshare-cloud-worker", "SENSORSHARE_WORKER"))
-			.args([
-				"--listen",
-				&format!("127.0.0.1:{port}"),
-				"--public-url",
-				&cloud,
-				"--chain-url",
-				&url,
-			])
-			.arg("--store-dir")
-			.arg(&store)
-			.arg("--state-dir")
-			.arg(d.join("worker"))
-			.env("SENSORSHARE_PROVIDER_SURI", "//Ferdie")
-			.stdout(Stdio::null())
-			.stderr(std::fs::File::create(d.join("worker.log")).expect("log"))
-			.spawn()
-			.expect("the worker starts"),
-	);
+	let worker = WorkerProcess::start(&url, port, d).expect("the worker starts");
+	let store = worker.store.clone();
 	let _second = sensor(&run, &d.join("sensor-2.log"));
 	let started = Instant::now();
 	loop {

@@ -107,3 +107,45 @@ impl Drop for DevNode {
 		let _ = self.child.wait();
 	}
 }
+
+/// A child process killed (and reaped) on drop.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+	fn drop(&mut self) {
+		let _ = self.0.kill();
+		let _ = self.0.wait();
+	}
+}
+
+/// A `sensorshare-cloud-worker` as the dev chain's storage provider (Ferdie) on
+/// `port`, storing in `dir/store`, logging to `dir/worker.log`; killed on drop.
+pub struct WorkerProcess {
+	/// The process.
+	pub process: KillOnDrop,
+	/// Its base URL.
+	pub url: String,
+	/// Its store directory.
+	pub store: PathBuf,
+}
+
+impl WorkerProcess {
+	/// Starts the worker (`$SENSORSHARE_WORKER` or the workspace's binary).
+	pub fn start(chain_url: &str, port: u16, dir: &std::path::Path) -> std::io::Result<Self> {
+		let url = format!("http://127.0.0.1:{port}");
+		let store = dir.join("store");
+		let child =
+			Command::new(workspace_binary("sensorshare-cloud-worker", "SENSORSHARE_WORKER"))
+				.args(["--listen", &format!("127.0.0.1:{port}"), "--public-url", &url])
+				.args(["--chain-url", chain_url])
+				.arg("--store-dir")
+				.arg(&store)
+				.arg("--state-dir")
+				.arg(dir.join("worker"))
+				.env("SENSORSHARE_PROVIDER_SURI", "//Ferdie")
+				.stdout(Stdio::null())
+				.stderr(std::fs::File::create(dir.join("worker.log"))?)
+				.spawn()?;
+		Ok(WorkerProcess { process: KillOnDrop(child), url, store })
+	}
+}
