@@ -274,14 +274,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 		Command::Keys(KeysCommand::New { id, key, dev_ca }) => {
 			let id =
 				Identity::new(id.as_bytes()).map_err(|e| CliError::Invalid(format!("id: {e}")))?;
-			let request = KeyRequest::new_with_rng(id, &mut rand::rngs::OsRng);
 			if dev_ca {
-				let ca = cbpre::dev::ca();
-				let resp = ca.issue_with_rng(request.message(), &mut rand::rngs::OsRng)?;
-				let secret = request.finish(&resp, &ca.public_key())?;
-				keyfile::save_secret_key(&key, &secret, &ca.public_key())?;
+				let secret = cbpre::dev::enroll_with_rng(id.as_bytes(), &mut rand::rngs::OsRng)?;
+				keyfile::save_secret_key(&key, &secret, &cbpre::dev::ca().public_key())?;
 				println!("Key for {} written to {} (dev CA)", show_id(&id), key.display());
 			} else {
+				let request = KeyRequest::new_with_rng(id, &mut rand::rngs::OsRng);
 				keyfile::save_pending(&key.with_extension("pending"), &request)?;
 				let req_path = key.with_extension("request");
 				write(&req_path, hex::encode(request.message().to_bytes()).as_bytes())?;

@@ -140,10 +140,7 @@ async fn main() -> anyhow::Result<()> {
 			let pending = key.with_extension("pending");
 			let mut rng = rand::rngs::OsRng;
 			let secret = if dev_ca {
-				let request = cbpre::KeyRequest::new_with_rng(id, &mut rng);
-				let ca = cbpre::dev::ca();
-				let response = ca.issue_with_rng(request.message(), &mut rng)?;
-				request.finish(&response, &ca.public_key())?
+				cbpre::dev::enroll_with_rng(id.as_bytes(), &mut rng)?
 			} else if let Some(out) = request_out {
 				let request = cbpre::KeyRequest::new_with_rng(id, &mut rng);
 				keyfile::save_pending(&pending, &request)?;
