@@ -9,7 +9,7 @@
 
 mod error;
 mod output;
-mod plot;
+pub mod plot;
 
 pub use error::CliError;
 
@@ -20,7 +20,7 @@ use sensorshare_chain_client::{
 	format_units, signer_from_uri, AgreementStatus, ChainClient, Keypair,
 };
 use sensorshare_protocol::keyfile;
-use sensorshare_worker_client::WorkerClient;
+use sensorshare_worker_client::{DeliveryRef, WorkerClient};
 use std::{collections::HashMap, io::IsTerminal, path::PathBuf};
 
 /// The SensorShare data user's and CA's tool.
@@ -58,10 +58,12 @@ pub enum Command {
 		/// Sensor identities (as `sensors list` shows them), comma-separated.
 		#[arg(long, value_delimiter = ',', required = true)]
 		sensors: Vec<String>,
-		/// Start of the range: RFC 3339 (`2026-11-27T10:00:00Z`) or Unix seconds.
+		/// Start of the range: RFC 3339 (`2026-11-27T10:00:00Z`), Unix seconds, or
+		/// relative to now (`now-1h`).
 		#[arg(long)]
 		from: String,
-		/// End of the range (inclusive), same forms.
+		/// End of the range (inclusive), same forms. A range that reaches into the
+		/// future is a subscription: its epochs are delivered one by one as they end.
 		#[arg(long)]
 		to: String,
 		/// Do not ask before paying.
@@ -208,10 +210,36 @@ pub fn parse_time(text: &str) -> Result<u64, CliError> {
 	if let Ok(secs) = text.parse::<u64>() {
 		return Ok(secs);
 	}
+	if let Some(offset) = text.strip_prefix("now") {
+		let now = chrono::Utc::now().timestamp().max(0) as u64;
+		return relative(now, offset)
+			.ok_or_else(|| CliError::Invalid(format!("{text:?}: give now, now-10m, now+2h, …")));
+	}
 	chrono::DateTime::parse_from_rfc3339(text)
 		.ok()
 		.and_then(|t| u64::try_from(t.timestamp()).ok())
 		.ok_or_else(|| CliError::Invalid(format!("{text:?}: give RFC 3339 or Unix seconds")))
+}
+
+/// `now` moved by `offset`: empty, or `+`/`-` a number and a unit (s, m, h or d).
+fn relative(now: u64, offset: &str) -> Option<u64> {
+	if offset.is_empty() {
+		return Some(now);
+	}
+	let (sign, rest) = offset.split_at_checked(1)?;
+	let unit = match rest.chars().last()? {
+		's' => 1,
+		'm' => 60,
+		'h' => 3600,
+		'd' => 86_400,
+		_ => return None,
+	};
+	let secs = rest[..rest.len() - 1].parse::<u64>().ok()?.checked_mul(unit)?;
+	match sign {
+		"+" => now.checked_add(secs),
+		"-" => now.checked_sub(secs),
+		_ => None,
+	}
 }
 
 /// A sensor named as `sensors list` shows it: its identity as text if printable, else hex.
@@ -466,11 +494,17 @@ async fn fetch(
 		.agreement(id)
 		.await?
 		.ok_or_else(|| CliError::NotFound(format!("no open agreement {id}")))?;
-	let Some((location, digest)) =
-		a.delivery.clone().filter(|_| a.status == AgreementStatus::Delivered)
+	let (Some((location, digest)), Some(through_epoch)) =
+		(a.delivery.clone(), a.last_delivered_epoch())
 	else {
 		return Err(CliError::NotDelivered(id));
 	};
+	if a.status != AgreementStatus::Delivered {
+		eprintln!(
+			"Agreement {id} is a subscription in progress: epochs {}..={through_epoch} of {}..={} delivered so far",
+			a.from_epoch, a.from_epoch, a.to_epoch
+		);
+	}
 	let me = chain.identity(&a.requester).await?;
 	if me.as_ref().map(|m| m.public_key) != Some(*secret.public_key()) {
 		return Err(CliError::Verification(format!(
@@ -496,15 +530,41 @@ async fn fetch(
 			.unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
 	);
 	let worker = WorkerClient::new(base);
-	let epochs =
-		worker.fetch(id, &digest, &secret, &keys, &mut rand::rngs::OsRng, |n| bar.inc(n)).await?;
+	let delivery = DeliveryRef { agreement: id, through_epoch, digest };
+	let fetched =
+		worker.fetch(&delivery, &secret, &keys, &mut rand::rngs::OsRng, |n| bar.inc(n)).await?;
 	bar.finish_and_clear();
-	let rows = output::rows(&epochs)?;
+	let rows = output::rows(&fetched.epochs)?;
 	eprintln!(
 		"Agreement {id}: {} segment(s), {} reading(s), every capsule verified and every record authenticated",
-		epochs.len(),
+		fetched.epochs.len(),
 		rows.len()
+	);
+	eprintln!(
+		"  {} bytes downloaded in {:.0?}; Decrypt2 {:.1?}, records opened in {:.1?}",
+		fetched.bytes, fetched.download, fetched.decrypt2, fetched.open
 	);
 	output::write_rows(&rows, out.as_deref())?;
 	Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn times_are_unix_seconds_rfc_3339_or_relative_to_now() {
+		assert_eq!(parse_time("1764237600").expect("unix"), 1_764_237_600);
+		assert_eq!(parse_time("2025-11-27T10:00:00Z").expect("rfc 3339"), 1_764_237_600);
+		assert_eq!(relative(1000, ""), Some(1000));
+		assert_eq!(relative(1000, "-10s"), Some(990));
+		assert_eq!(relative(1000, "+2m"), Some(1120));
+		assert_eq!(relative(10_000, "-1h"), Some(6400));
+		assert_eq!(relative(0, "+1d"), Some(86_400));
+		for bad in ["-", "+5", "*5m", "-5y", "-xm", "-1h", "+99999999999999999999d"] {
+			assert_eq!(relative(100, bad), None, "{bad}");
+		}
+		assert!(parse_time("tomorrow").is_err());
+		assert!(parse_time("now+5w").is_err());
+	}
 }

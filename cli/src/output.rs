@@ -125,17 +125,19 @@ pub fn agreement_table(agreements: &[Agreement]) {
 		return;
 	}
 	println!(
-		"{:>5} {:<10} {:<28} {:>14} {:>16} {:>8}  location",
-		"id", "status", "sensors", "epochs", "price", "deadline"
+		"{:>5} {:<10} {:<28} {:>14} {:>9} {:>9} {:>16} {:>8}  location",
+		"id", "status", "sensors", "epochs", "re-keyed", "delivered", "price", "deadline"
 	);
 	for a in agreements {
 		let sensors: Vec<String> = a.sensors.iter().map(show_id).collect();
 		println!(
-			"{:>5} {:<10} {:<28} {:>14} {:>16} {:>8}  {}",
+			"{:>5} {:<10} {:<28} {:>14} {:>9} {:>9} {:>16} {:>8}  {}",
 			a.id,
 			format!("{:?}", a.status),
 			sensors.join(","),
 			format!("{}..={}", a.from_epoch, a.to_epoch),
+			format!("{}/{}", a.rekeyed, a.epochs()),
+			format!("{}/{}", a.delivered, a.epochs()),
 			format_units(a.price + a.fee),
 			a.deadline,
 			a.delivery.as_ref().map_or("", |(l, _)| l.as_str())

@@ -11,7 +11,8 @@ const FONTS: &[&str] = &[
 	"/usr/share/fonts/TTF/DejaVuSans.ttf",
 ];
 
-fn register_font() -> Result<(), CliError> {
+/// Registers DejaVu Sans as plotters' "sans-serif" font.
+pub fn register_font() -> Result<(), CliError> {
 	for path in FONTS {
 		if let Ok(bytes) = std::fs::read(path) {
 			// plotters keeps the font for the life of the process.

@@ -1,7 +1,8 @@
 //! The paper's flow with the real binaries: a dev chain, the cloud worker, two
 //! simulated sensors streaming through `sensorshare-sensor run`, the owner agent,
 //! and a data user with `sensorshare`. The user gets exactly the readings of the
-//! range and sensor requested, decrypted.
+//! range and sensor requested, decrypted. Then a subscription: a range reaching
+//! into the future, re-keyed by the agent and delivered by the worker epoch by epoch.
 
 use sensorshare_chain_client::{
 	dev_node::{free_port, workspace_binary, DevNode, KillOnDrop, WorkerProcess},
@@ -40,6 +41,16 @@ fn run(bin: &Path, args: &[&str]) -> Output {
 
 fn now_secs() -> u64 {
 	SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The agreement number `sensorshare request` printed.
+fn agreement_number(out: &Output) -> u64 {
+	let text = String::from_utf8_lossy(&out.stdout);
+	text.split("Agreement ")
+		.nth(1)
+		.and_then(|t| t.split_whitespace().next())
+		.and_then(|n| n.parse().ok())
+		.unwrap_or_else(|| panic!("no agreement number in {text:?}"))
 }
 
 /// The timestamps of the records the store holds for a sensor's epochs.
@@ -128,7 +139,19 @@ async fn a_user_fetches_exactly_the_readings_of_the_range_and_sensor_requested()
 		.collect();
 	let _agent = spawn(
 		&sensor_bin,
-		&["--chain-url", &url, "agent", "--owner", "//Alice", "--key", &keys[0], "--key", &keys[1]],
+		&[
+			"--chain-url",
+			&url,
+			"agent",
+			"--owner",
+			"//Alice",
+			"--key",
+			&keys[0],
+			"--key",
+			&keys[1],
+			"--settle-secs",
+			"1",
+		],
 		&d.join("agent.log"),
 	);
 
@@ -162,13 +185,7 @@ async fn a_user_fetches_exactly_the_readings_of_the_range_and_sensor_requested()
 			"--yes",
 		],
 	);
-	let text = String::from_utf8_lossy(&out.stdout);
-	let id: u64 = text
-		.split("Agreement ")
-		.nth(1)
-		.and_then(|t| t.split_whitespace().next())
-		.and_then(|n| n.parse().ok())
-		.unwrap_or_else(|| panic!("no agreement number in {text:?}"));
+	let id = agreement_number(&out);
 
 	let started = Instant::now();
 	loop {
@@ -240,5 +257,77 @@ async fn a_user_fetches_exactly_the_readings_of_the_range_and_sensor_requested()
 	// Bob confirms; the agreement is settled.
 	run(&cli, &["--chain-url", &url, "confirm", &id.to_string(), "--account", "//Bob"]);
 	assert!(chain.agreement(id).await.expect("read").is_none(), "settled agreements leave storage");
+
+	// A subscription: tag-2 from now for three more epochs. Nothing of it exists yet;
+	// the agent re-keys each epoch once it has ended, the worker delivers each step.
+	let out = run(
+		&cli,
+		&[
+			"--chain-url",
+			&url,
+			"request",
+			"--account",
+			"//Bob",
+			"--sensors",
+			"tag-2",
+			"--from",
+			"now",
+			"--to",
+			&format!("now+{}s", 3 * EPOCH_SECS),
+			"--yes",
+		],
+	);
+	let id = agreement_number(&out);
+	let a = chain.agreement(id).await.expect("read").expect("open");
+	let (first, last) = (a.from_epoch, a.to_epoch);
+	assert!(last > first, "a range of several epochs: {a:?}");
+	let started = Instant::now();
+	let mut partly_delivered = false;
+	loop {
+		let a = chain.agreement(id).await.expect("read").expect("open");
+		partly_delivered |= a.status == AgreementStatus::Accepted && a.delivered > 0;
+		if a.status == AgreementStatus::Delivered {
+			break;
+		}
+		assert!(
+			started.elapsed() < Duration::from_secs(90),
+			"subscription not delivered: {a:?}\n{}",
+			std::fs::read_to_string(d.join("agent.log")).unwrap_or_default()
+		);
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	}
+	assert!(partly_delivered, "the subscription was delivered in steps, as epochs ended");
+	let status = run(&cli, &["--chain-url", &url, "status", &id.to_string()]);
+	let status = String::from_utf8_lossy(&status.stdout);
+	let epochs = last - first + 1;
+	assert!(status.contains(&format!("{epochs}/{epochs}")), "{status}");
+
+	let json = d.join("subscription.json");
+	run(
+		&cli,
+		&[
+			"--chain-url",
+			&url,
+			"fetch",
+			&id.to_string(),
+			"--key",
+			bob,
+			"--out",
+			json.to_str().expect("utf-8"),
+		],
+	);
+	let rows: Vec<serde_json::Value> =
+		serde_json::from_slice(&std::fs::read(&json).expect("written")).expect("JSON rows");
+	let stored = stored_timestamps(&store, "tag-2", first..=last);
+	let mut seen_epochs = std::collections::BTreeSet::new();
+	for r in &rows {
+		assert_eq!(r["sensor"], "tag-2", "only the sensor subscribed to");
+		let e = r["epoch"].as_u64().expect("epoch");
+		assert!((first..=last).contains(&e), "epoch {e} outside {first}..={last}");
+		seen_epochs.insert(e);
+		let ts = r["timestamp_ms"].as_u64().expect("timestamp");
+		assert!(stored.binary_search(&ts).is_ok(), "a reading the sensor uploaded");
+	}
+	assert_eq!(seen_epochs, (first..=last).collect(), "readings of every epoch subscribed to");
 	drop(sensors);
 }

@@ -72,7 +72,8 @@ async fn fixture(records_per_epoch: usize, reading_len: usize) -> Fixture {
 		requester: *bob.id(),
 		requester_key: bob_key,
 		from_epoch: 0,
-		to_epoch: EPOCHS - 1,
+		through_epoch: EPOCHS - 1,
+		delivered_through: None,
 		sensors,
 		rekeys,
 	};
@@ -83,7 +84,7 @@ async fn fixture(records_per_epoch: usize, reading_len: usize) -> Fixture {
 /// sensor and epoch.
 async fn plain_copy(store: &Store, job: &Job, round: usize) {
 	for (sensor, _) in &job.sensors {
-		for epoch in job.from_epoch..=job.to_epoch {
+		for epoch in job.from_epoch..=job.through_epoch {
 			let paths = store.record_paths(sensor.as_bytes(), epoch).await.expect("list");
 			let records: Vec<Bytes> = futures::stream::iter(paths)
 				.map(|p| async move { store.get(&p).await })

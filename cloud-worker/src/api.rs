@@ -6,7 +6,7 @@
 //! | `POST` | `/v1/sensors/{sensor}/epochs/{epoch}/records` | a sensor: a signed record |
 //! | `POST` | `/v1/deliveries/{id}/challenge` | a requester: a fresh challenge |
 //! | `POST` | `/v1/deliveries/{id}/token` | a requester: the signed challenge, for a token |
-//! | `GET` | `/v1/deliveries/{id}/manifest` | a requester, with its token |
+//! | `GET` | `/v1/deliveries/{id}/manifests/{through}` | a requester, with its token: the manifest of the delivery through epoch `through` |
 //! | `GET` | `/v1/deliveries/{id}/segments/{name}` | a requester, with its token |
 //! | `GET` | `/health`, `/metrics` | operators |
 //!
@@ -168,7 +168,7 @@ pub fn router(state: ApiState) -> Router {
 			"/v1/deliveries/{id}/token",
 			post(post_token).layer(DefaultBodyLimit::max(MAX_ANSWER_BYTES)),
 		)
-		.route("/v1/deliveries/{id}/manifest", get(get_manifest))
+		.route("/v1/deliveries/{id}/manifests/{through}", get(get_manifest))
 		.route("/v1/deliveries/{id}/segments/{name}", get(get_segment))
 		.route("/health", get(health))
 		.route("/metrics", get(metrics))
@@ -329,11 +329,12 @@ fn octets(state: &ApiState, bytes: Bytes, content_type: &'static str) -> Respons
 
 async fn get_manifest(
 	State(state): State<ApiState>,
-	Path(id): Path<u64>,
+	Path((id, through)): Path<(u64, u64)>,
 	headers: HeaderMap,
 ) -> Result<Response, ApiError> {
 	authorize(&state, id, &headers)?;
-	let bytes = state.store.get_opt(&manifest_path(id)).await?.ok_or(ApiError::NoDelivery(id))?;
+	let bytes =
+		state.store.get_opt(&manifest_path(id, through)).await?.ok_or(ApiError::NoDelivery(id))?;
 	Ok(octets(&state, bytes, "application/json"))
 }
 

@@ -1,5 +1,10 @@
 //! Building a delivery: re-encrypt each capsule of an agreement for its requester and
 //! write it with the epoch's records, then the manifest whose digest goes on chain.
+//!
+//! A subscription is delivered in steps, as its epochs are re-keyed. Each step's
+//! manifest lists every segment delivered so far: those of the previous manifest,
+//! which are never rewritten (the previous digest on chain still vouches for them),
+//! and the new epochs' segments.
 
 use crate::store::{delivery_prefix, Store, StoreError};
 use bytes::Bytes;
@@ -26,13 +31,16 @@ pub struct Job {
 	pub requester: Identity,
 	/// The requester's public key, which download challenges are checked against.
 	pub requester_key: PublicKey,
-	/// The first epoch.
+	/// The agreement's first epoch.
 	pub from_epoch: u64,
-	/// The last epoch (inclusive).
-	pub to_epoch: u64,
+	/// The last epoch this delivery covers (inclusive).
+	pub through_epoch: u64,
+	/// The last epoch of the previous delivery on chain, if there is one.
+	pub delivered_through: Option<u64>,
 	/// The agreement's sensors and their public keys, in the agreement's order.
 	pub sensors: Vec<(Identity, PublicKey)>,
-	/// For each sensor, one re-key per epoch from `from_epoch`.
+	/// For each sensor, one re-key per epoch from `from_epoch`, at least up to
+	/// `through_epoch`.
 	pub rekeys: Vec<Vec<ReKey>>,
 }
 
@@ -61,6 +69,8 @@ pub struct Written {
 	pub segments: usize,
 	/// Whether the delivery was found already written (a restart after a crash).
 	pub resumed: bool,
+	/// Time spent verifying and re-encrypting capsules.
+	pub reencrypt: std::time::Duration,
 }
 
 /// Why a delivery could not be built.
@@ -87,9 +97,9 @@ pub enum DeliveryError {
 	BadManifest(u64),
 }
 
-/// The manifest's path in the store.
-pub fn manifest_path(agreement: u64) -> Path {
-	Path::from(format!("{}/manifest.json", delivery_prefix(agreement)))
+/// The path in the store of the manifest of the delivery through `through_epoch`.
+pub fn manifest_path(agreement: u64, through_epoch: u64) -> Path {
+	Path::from(format!("{}/manifests/{through_epoch:020}.json", delivery_prefix(agreement)))
 }
 
 /// The access list's path in the store.
@@ -107,20 +117,20 @@ pub fn segment_path(agreement: u64, name: &str) -> Path {
 /// to put on chain (a restarted worker never puts a second digest on chain).
 pub async fn write_delivery(store: &Store, job: &Job) -> Result<Written, DeliveryError> {
 	let prefix = delivery_prefix(job.agreement);
-	if let Some(bytes) = store.get_opt(&manifest_path(job.agreement)).await? {
-		let manifest: Manifest = serde_json::from_slice(&bytes)
-			.map_err(|_| DeliveryError::BadManifest(job.agreement))?;
+	if let Some((manifest, bytes)) = read_manifest(store, job.agreement, job.through_epoch).await? {
 		return Ok(Written {
 			digest: sha256(&bytes),
 			prefix,
 			record_bytes: 0,
 			segments: manifest.segments.len(),
 			resumed: true,
+			reencrypt: Default::default(),
 		});
 	}
-	let epochs = job.to_epoch.checked_sub(job.from_epoch).map(|d| d.saturating_add(1));
+	let epochs = job.through_epoch.checked_sub(job.from_epoch).map(|d| d.saturating_add(1));
 	let shape_ok = job.rekeys.len() == job.sensors.len()
-		&& job.rekeys.iter().all(|r| Some(r.len() as u64) == epochs);
+		&& job.rekeys.iter().all(|r| epochs.is_some_and(|e| r.len() as u64 >= e))
+		&& job.delivered_through.is_none_or(|d| d < job.through_epoch);
 	if !shape_ok {
 		return Err(DeliveryError::ReKeyShape(job.agreement));
 	}
@@ -133,30 +143,72 @@ pub async fn write_delivery(store: &Store, job: &Job) -> Result<Written, Deliver
 	let access = serde_json::to_vec(&access).unwrap_or_default();
 	store.put(&access_path(job.agreement), Bytes::from(access)).await?;
 
-	let mut segments = Vec::new();
-	let mut record_bytes = 0u64;
+	// The segments the previous delivery vouched for stay as they are.
+	let previous = match job.delivered_through {
+		Some(prev) => read_manifest(store, job.agreement, prev).await?.map(|(m, _)| (prev, m)),
+		None => None,
+	};
+	let (first_new, mut segments) = match previous {
+		Some((prev, m)) => (prev.saturating_add(1), m.segments),
+		None => (job.from_epoch, Vec::new()),
+	};
+	let mut tally = Tally::default();
 	for ((sensor, sensor_key), rekeys) in job.sensors.iter().zip(&job.rekeys) {
-		for (epoch, rk) in (job.from_epoch..=job.to_epoch).zip(rekeys) {
+		for (epoch, rk) in (job.from_epoch..=job.through_epoch).zip(rekeys) {
+			if epoch < first_new {
+				continue;
+			}
 			let Some(entry) =
-				write_segment(store, job, sensor, sensor_key, epoch, rk, &mut record_bytes).await?
+				write_segment(store, job, sensor, sensor_key, epoch, rk, &mut tally).await?
 			else {
 				continue;
 			};
 			segments.push(entry);
 		}
 	}
+	let order =
+		|hex_id: &str| job.sensors.iter().position(|(s, _)| hex::encode(s.as_bytes()) == hex_id);
+	segments.sort_by_key(|e| (order(&e.sensor), e.epoch));
 	let manifest = Manifest {
 		version: MANIFEST_VERSION,
 		agreement: job.agreement,
 		requester: hex::encode(job.requester.as_bytes()),
 		from_epoch: job.from_epoch,
-		to_epoch: job.to_epoch,
+		to_epoch: job.through_epoch,
 		segments,
 	};
 	let bytes = manifest.to_bytes();
 	let digest = sha256(&bytes);
-	store.put(&manifest_path(job.agreement), Bytes::from(bytes)).await?;
-	Ok(Written { digest, prefix, record_bytes, segments: manifest.segments.len(), resumed: false })
+	store.put(&manifest_path(job.agreement, job.through_epoch), Bytes::from(bytes)).await?;
+	Ok(Written {
+		digest,
+		prefix,
+		record_bytes: tally.record_bytes,
+		segments: manifest.segments.len(),
+		resumed: false,
+		reencrypt: tally.reencrypt,
+	})
+}
+
+/// What writing segments took.
+#[derive(Default)]
+struct Tally {
+	record_bytes: u64,
+	reencrypt: std::time::Duration,
+}
+
+/// The stored manifest of the delivery through `through_epoch`, and its bytes.
+async fn read_manifest(
+	store: &Store,
+	agreement: u64,
+	through_epoch: u64,
+) -> Result<Option<(Manifest, Bytes)>, DeliveryError> {
+	let Some(bytes) = store.get_opt(&manifest_path(agreement, through_epoch)).await? else {
+		return Ok(None);
+	};
+	let manifest =
+		serde_json::from_slice(&bytes).map_err(|_| DeliveryError::BadManifest(agreement))?;
+	Ok(Some((manifest, bytes)))
 }
 
 /// Re-encrypts one sensor's epoch and writes it as a segment; `None` if the sensor
@@ -168,15 +220,17 @@ async fn write_segment(
 	sensor_key: &PublicKey,
 	epoch: u64,
 	rk: &ReKey,
-	record_bytes: &mut u64,
+	tally: &mut Tally,
 ) -> Result<Option<SegmentEntry>, DeliveryError> {
 	let sensor_hex = hex::encode(sensor.as_bytes());
 	let Some(capsule) = store.capsule(sensor.as_bytes(), epoch).await? else {
 		return Ok(None);
 	};
 	let bad = |source| DeliveryError::BadCapsule { sensor: sensor_hex.clone(), epoch, source };
+	let started = std::time::Instant::now();
 	let capsule = Capsule::from_bytes(&capsule).map_err(bad)?.verify(sensor_key).map_err(bad)?;
 	let re_encrypted = capsule.re_encrypt(rk, job.requester);
+	tally.reencrypt += started.elapsed();
 
 	let paths = store.record_paths(sensor.as_bytes(), epoch).await?;
 	let records: Vec<Bytes> = futures::stream::iter(paths)
@@ -184,7 +238,7 @@ async fn write_segment(
 		.buffered(READ_CONCURRENCY)
 		.try_collect()
 		.await?;
-	*record_bytes += records.iter().map(|r| r.len() as u64).sum::<u64>();
+	tally.record_bytes += records.iter().map(|r| r.len() as u64).sum::<u64>();
 
 	let bytes = encode_segment(&re_encrypted, records.iter().map(|r| r.as_ref()));
 	let name = format!("{sensor_hex}-{epoch:020}");

@@ -1,5 +1,7 @@
 //! The chain listener: follows finalized blocks and delivers every agreement accepted
-//! for this provider, exactly once.
+//! for this provider, exactly once per step: when it is accepted, and for a
+//! subscription again each time the owner adds re-keys, each delivery covering every
+//! epoch re-keyed so far.
 //!
 //! Exactly once rests on three things. The cursor (the last finalized block whose
 //! deliveries are all done) is kept on disk and only moves past a block once its
@@ -19,7 +21,7 @@ use sensorshare_chain_client::{
 	MarketEvent,
 };
 use std::{
-	collections::{BTreeMap, HashSet},
+	collections::{BTreeMap, HashMap, HashSet},
 	path::PathBuf,
 	sync::Arc,
 	time::{Duration, Instant},
@@ -134,7 +136,8 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
-	/// Delivers agreement `id` if it is accepted and ours, retrying transient failures.
+	/// Delivers what agreement `id` has re-keyed and not yet delivered, if it is ours,
+	/// retrying transient failures.
 	async fn deliver_with_retries(&self, id: u64) {
 		let started = Instant::now();
 		let mut delay = Duration::from_millis(200);
@@ -159,13 +162,20 @@ impl Deliverer {
 		}
 	}
 
-	/// Delivers agreement `id`: true if this call put the delivery on chain, false if
-	/// there was nothing to do (not ours, not accepted, delivered already).
+	/// Delivers the epochs of agreement `id` that are re-keyed and not yet delivered:
+	/// true if this call put a delivery on chain, false if there was nothing to do
+	/// (not ours, not accepted, nothing new re-keyed).
 	pub async fn deliver(&self, id: u64) -> Result<bool, JobError> {
 		let Some(agreement) = self.chain.agreement(id).await? else { return Ok(false) };
 		if agreement.provider != self.provider || agreement.status != AgreementStatus::Accepted {
 			return Ok(false);
 		}
+		let delivered_through = agreement.last_delivered_epoch();
+		let Some(through_epoch) =
+			agreement.last_rekeyed_epoch().filter(|t| delivered_through.is_none_or(|d| d < *t))
+		else {
+			return Ok(false);
+		};
 		let requester = self.chain.identity(&agreement.requester).await?.ok_or_else(|| {
 			JobError::Inconsistent(id, "the requester has no identity on chain".into())
 		})?;
@@ -187,21 +197,31 @@ impl Deliverer {
 			requester: requester.id,
 			requester_key: requester.public_key,
 			from_epoch: agreement.from_epoch,
-			to_epoch: agreement.to_epoch,
+			through_epoch,
+			delivered_through,
 			sensors,
 			rekeys,
 		};
+		let started = Instant::now();
 		let written = write_delivery(&self.store, &job).await?;
+		self.metrics.write_seconds.observe(started.elapsed().as_secs_f64());
+		self.metrics.reencrypt_seconds.inc_by(written.reencrypt.as_secs_f64());
 		self.metrics.delivered_bytes.inc_by(written.record_bytes);
 
 		// The chain may have moved on while the delivery was written.
 		match self.chain.agreement(id).await? {
-			Some(a) if a.status == AgreementStatus::Accepted => {},
+			Some(a)
+				if a.status == AgreementStatus::Accepted
+					&& a.last_delivered_epoch() == delivered_through => {},
 			_ => return Ok(false),
 		}
-		let location = format!("{}/v1/deliveries/{id}", self.public_url.trim_end_matches('/'));
+		let location = format!(
+			"{}/v1/deliveries/{id}/manifests/{through_epoch}",
+			self.public_url.trim_end_matches('/')
+		);
 		let call = api::tx().data_market().deliver(
 			id,
+			through_epoch,
 			api::runtime_types::bounded_collections::bounded_vec::BoundedVec(location.into_bytes()),
 			written.digest,
 		);
@@ -209,6 +229,7 @@ impl Deliverer {
 			Ok(included) => {
 				tracing::info!(
 					agreement = id,
+					through_epoch,
 					block = included.block_number,
 					segments = written.segments,
 					bytes = written.record_bytes,
@@ -218,19 +239,29 @@ impl Deliverer {
 				Ok(true)
 			},
 			// Delivered by an earlier submission of ours that was still in flight.
-			Err(e) if e.refusal() == Some("AgreementNotAccepted") => Ok(false),
+			Err(e)
+				if matches!(
+					e.refusal(),
+					Some("AgreementNotAccepted" | "EpochDeliveredAlready")
+				) =>
+			{
+				Ok(false)
+			},
 			Err(e) => Err(e.into()),
 		}
 	}
 }
 
-/// Tracks which blocks still have deliveries running, to move the cursor.
+/// Tracks which blocks still have deliveries to do, to move the cursor.
 #[derive(Default)]
 struct Pending {
-	/// Block → deliveries from it still running.
+	/// Block → deliveries it asked for that are not done.
 	by_block: BTreeMap<u32, usize>,
 	/// Agreements being delivered.
 	agreements: HashSet<u64>,
+	/// Agreements asked for again while being delivered (re-keys added meanwhile),
+	/// with the blocks that asked: delivered once more when the running task ends.
+	again: HashMap<u64, Vec<u32>>,
 	/// The last block whose events were all seen.
 	seen: Option<u32>,
 }
@@ -244,13 +275,34 @@ impl Pending {
 		}
 	}
 
-	fn finish(&mut self, block: u32, id: u64) {
-		self.agreements.remove(&id);
-		if let Some(n) = self.by_block.get_mut(&block) {
-			*n = n.saturating_sub(1);
-			if *n == 0 {
-				self.by_block.remove(&block);
+	/// Counts a delivery of `id` asked for by `block`: true if it is to start now,
+	/// false if one is running and this one is to follow it.
+	fn ask(&mut self, block: u32, id: u64) -> bool {
+		*self.by_block.entry(block).or_default() += 1;
+		if self.agreements.insert(id) {
+			return true;
+		}
+		self.again.entry(id).or_default().push(block);
+		false
+	}
+
+	/// Records the delivery of `id` for `blocks` as done; the blocks of a delivery to
+	/// follow it, if one was asked for meanwhile.
+	fn finish(&mut self, blocks: &[u32], id: u64) -> Option<Vec<u32>> {
+		for block in blocks {
+			if let Some(n) = self.by_block.get_mut(block) {
+				*n = n.saturating_sub(1);
+				if *n == 0 {
+					self.by_block.remove(block);
+				}
 			}
+		}
+		match self.again.remove(&id) {
+			Some(next) => Some(next),
+			None => {
+				self.agreements.remove(&id);
+				None
+			},
 		}
 	}
 }
@@ -268,27 +320,33 @@ pub async fn run(
 		None => head,
 	};
 	let mut pending = Pending::default();
-	let mut tasks: JoinSet<(u32, u64)> = JoinSet::new();
+	let mut tasks: JoinSet<(Vec<u32>, u64)> = JoinSet::new();
 	let limit = Arc::new(Semaphore::new(deliverer.max_concurrent.max(1)));
-	let spawn = |tasks: &mut JoinSet<(u32, u64)>, pending: &mut Pending, block: u32, id: u64| {
-		if !pending.agreements.insert(id) {
-			return;
-		}
-		*pending.by_block.entry(block).or_default() += 1;
+	let start_task = |tasks: &mut JoinSet<(Vec<u32>, u64)>, blocks: Vec<u32>, id: u64| {
 		let d = deliverer.clone();
 		let limit = limit.clone();
 		tasks.spawn(async move {
 			let _permit = limit.acquire_owned().await;
 			d.deliver_with_retries(id).await;
-			(block, id)
+			(blocks, id)
 		});
 	};
+	let spawn =
+		|tasks: &mut JoinSet<(Vec<u32>, u64)>, pending: &mut Pending, block: u32, id: u64| {
+			if pending.ask(block, id) {
+				start_task(tasks, vec![block], id);
+			}
+		};
 
 	// Agreements accepted before the cursor whose delivery did not finish.
 	let open = chain.agreements().await?;
 	let unfinished: Vec<u64> = open
 		.iter()
-		.filter(|a| a.provider == deliverer.provider && a.status == AgreementStatus::Accepted)
+		.filter(|a| {
+			a.provider == deliverer.provider
+				&& a.status == AgreementStatus::Accepted
+				&& a.rekeyed > a.delivered
+		})
 		.map(|a| a.id)
 		.collect();
 	tracing::info!(from = start, head, unfinished = unfinished.len(), "following finalized blocks");
@@ -302,14 +360,18 @@ pub async fn run(
 		tokio::select! {
 			_ = shutdown.changed() => break,
 			Some(done) = tasks.join_next(), if !tasks.is_empty() => {
-				if let Ok((block, id)) = done {
-					pending.finish(block, id);
+				if let Ok((blocks, id)) = done {
+					if let Some(next) = pending.finish(&blocks, id) {
+						start_task(&mut tasks, next, id);
+					}
 				}
 			},
 			block = follower.next() => match block {
 				Ok(block) => {
 					for ev in &block.events {
-						if let MarketEvent::RequestAccepted { id, .. } = ev {
+						if let MarketEvent::RequestAccepted { id, .. }
+						| MarketEvent::ReKeysAdded { id, .. } = ev
+						{
 							spawn(&mut tasks, &mut pending, block.number, *id);
 						}
 					}
@@ -332,8 +394,10 @@ pub async fn run(
 	}
 	tracing::info!(running = tasks.len(), "stopping: letting running deliveries finish");
 	while let Some(done) = tasks.join_next().await {
-		if let Ok((block, id)) = done {
-			pending.finish(block, id);
+		if let Ok((blocks, id)) = done {
+			if let Some(next) = pending.finish(&blocks, id) {
+				start_task(&mut tasks, next, id);
+			}
 		}
 	}
 	if let Some(n) = pending.low_water().filter(|n| Some(*n) > stored) {
@@ -350,14 +414,28 @@ mod tests {
 	fn the_cursor_stays_behind_the_first_block_with_a_running_delivery() {
 		let mut p = Pending { seen: Some(10), ..Default::default() };
 		assert_eq!(p.low_water(), Some(10));
-		p.by_block.insert(7, 2);
-		p.by_block.insert(9, 1);
+		assert!(p.ask(7, 1));
+		assert!(p.ask(7, 2));
+		assert!(p.ask(9, 3));
 		assert_eq!(p.low_water(), Some(6));
-		p.finish(7, 1);
-		p.finish(7, 2);
+		assert_eq!(p.finish(&[7], 1), None);
+		assert_eq!(p.finish(&[7], 2), None);
 		assert_eq!(p.low_water(), Some(8));
-		p.finish(9, 3);
+		assert_eq!(p.finish(&[9], 3), None);
 		assert_eq!(p.low_water(), Some(10));
+	}
+
+	#[test]
+	fn re_keys_added_during_a_delivery_are_delivered_after_it_and_hold_the_cursor() {
+		let mut p = Pending { seen: Some(20), ..Default::default() };
+		assert!(p.ask(7, 1));
+		assert!(!p.ask(12, 1), "a delivery of agreement 1 is running");
+		assert!(!p.ask(15, 1));
+		assert_eq!(p.finish(&[7], 1), Some(vec![12, 15]), "it runs once more, for both");
+		assert_eq!(p.low_water(), Some(11));
+		assert_eq!(p.finish(&[12, 15], 1), None);
+		assert_eq!(p.low_water(), Some(20));
+		assert!(p.ask(21, 1), "nothing runs for agreement 1 any more");
 	}
 
 	#[test]

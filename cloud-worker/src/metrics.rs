@@ -1,6 +1,6 @@
 //! Prometheus metrics: uploads, deliveries, bytes and latency.
 
-use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{Counter, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
 
 /// The worker's metrics.
 #[derive(Clone, Debug)]
@@ -20,6 +20,10 @@ pub struct Metrics {
 	pub delivery_seconds: Histogram,
 	/// Seconds to handle an HTTP request.
 	pub http_seconds: Histogram,
+	/// Seconds to write deliveries: re-encryption, segments and manifest.
+	pub write_seconds: Histogram,
+	/// Seconds spent verifying and re-encrypting capsules, in all.
+	pub reencrypt_seconds: Counter,
 }
 
 impl Metrics {
@@ -40,8 +44,16 @@ impl Metrics {
 			HistogramOpts::new("delivery_seconds", "From acceptance to finalized delivery")
 				.buckets(buckets.clone()),
 		)?;
+		let write_seconds = Histogram::with_opts(
+			HistogramOpts::new("delivery_write_seconds", "Writing a delivery to the store")
+				.buckets(buckets.clone()),
+		)?;
 		let http_seconds = Histogram::with_opts(
 			HistogramOpts::new("http_seconds", "HTTP request handling time").buckets(buckets),
+		)?;
+		let reencrypt_seconds = Counter::new(
+			"reencrypt_seconds_total",
+			"Seconds spent verifying and re-encrypting capsules",
 		)?;
 		registry.register(Box::new(uploads.clone()))?;
 		registry.register(Box::new(upload_bytes.clone()))?;
@@ -50,6 +62,8 @@ impl Metrics {
 		registry.register(Box::new(download_bytes.clone()))?;
 		registry.register(Box::new(delivery_seconds.clone()))?;
 		registry.register(Box::new(http_seconds.clone()))?;
+		registry.register(Box::new(write_seconds.clone()))?;
+		registry.register(Box::new(reencrypt_seconds.clone()))?;
 		Ok(Metrics {
 			registry,
 			uploads,
@@ -59,6 +73,8 @@ impl Metrics {
 			download_bytes,
 			delivery_seconds,
 			http_seconds,
+			write_seconds,
+			reencrypt_seconds,
 		})
 	}
 

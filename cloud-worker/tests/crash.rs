@@ -117,7 +117,13 @@ async fn a_worker_killed_mid_batch_delivers_each_agreement_exactly_once_after_re
 		let a = chain.client.agreement(*id).await.expect("read").expect("open");
 		let (_, digest) = a.delivery.expect("delivered");
 		client
-			.fetch(*id, &digest, &bob, &sensor_keys(&[&sensor]), &mut rng(*id), |_| {})
+			.fetch(
+				&delivery(*id, a.to_epoch, digest),
+				&bob,
+				&sensor_keys(&[&sensor]),
+				&mut rng(*id),
+				|_| {},
+			)
 			.await
 			.expect("the delivery on chain is the one stored");
 	}

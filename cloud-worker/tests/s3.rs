@@ -106,7 +106,8 @@ async fn uploads_and_deliveries_work_on_an_s3_compatible_store() {
 		requester: *bob.id(),
 		requester_key: bob_key,
 		from_epoch: 5,
-		to_epoch: 5,
+		through_epoch: 5,
+		delivered_through: None,
 		sensors: vec![(*sensor.id(), *sensor.public_key())],
 		rekeys: vec![vec![sensor.rekey(capsule.meta(), &bob_key).expect("rekey")]],
 	};
@@ -116,7 +117,7 @@ async fn uploads_and_deliveries_work_on_an_s3_compatible_store() {
 	assert!(again.resumed);
 	assert_eq!(again.digest, written.digest);
 
-	let manifest = store.get(&manifest_path(1)).await.expect("manifest");
+	let manifest = store.get(&manifest_path(1, 5)).await.expect("manifest");
 	let manifest = Manifest::from_bytes_checked(&manifest, &written.digest).expect("checks");
 	let entry = &manifest.segments[0];
 	let segment = store

@@ -7,6 +7,7 @@ mod common;
 use cbpre::{DataKey, Meta};
 use common::*;
 use reqwest::StatusCode;
+use sensorshare_chain_client::AgreementStatus;
 use sensorshare_worker_client::{ClientError, Uploaded};
 use std::time::Duration;
 
@@ -39,11 +40,15 @@ async fn an_accepted_agreement_is_delivered_and_decrypts_for_the_requester_only(
 	let id = chain.request("//Bob", &[&s1, &s2], 11, 12).await;
 	chain.accept("//Alice", id, &[&s1, &s2], &public_key(&bob)).await;
 	let (location, digest) = chain.delivered(id, DELIVERY).await;
-	assert_eq!(location, format!("{}/v1/deliveries/{id}", worker.client_base()));
+	assert_eq!(location, format!("{}/v1/deliveries/{id}/manifests/12", worker.client_base()));
 
 	let keys = sensor_keys(&[&s1, &s2]);
-	let mut got =
-		worker.client.fetch(id, &digest, &bob, &keys, &mut rng(9), |_| {}).await.expect("fetch");
+	let mut got = worker
+		.client
+		.fetch(&delivery(id, 12, digest), &bob, &keys, &mut rng(9), |_| {})
+		.await
+		.expect("fetch")
+		.epochs;
 	got.sort_by_key(|e| (e.sensor.as_bytes().to_vec(), e.epoch));
 	let summary: Vec<(Vec<u8>, u64, Vec<String>)> = got
 		.iter()
@@ -71,17 +76,20 @@ async fn an_accepted_agreement_is_delivered_and_decrypts_for_the_requester_only(
 	let e = worker.client.token(id, &eve, &mut rng(10)).await.expect_err("Eve is refused");
 	assert_eq!(refused(e).0, StatusCode::FORBIDDEN);
 	// Without a token, or with a token for another agreement, nothing is read.
-	let e = worker.client.get_with_token(id, "manifest", "").await.expect_err("no token");
+	let e = worker.client.get_with_token(id, "manifests/12", "").await.expect_err("no token");
 	assert_eq!(refused(e).0, StatusCode::UNAUTHORIZED);
 	let id2 = chain.request("//Bob", &[&s1], 10, 10).await;
 	chain.accept("//Alice", id2, &[&s1], &public_key(&bob)).await;
 	chain.delivered(id2, DELIVERY).await;
 	let token2 = worker.client.token(id2, &bob, &mut rng(11)).await.expect("token");
-	let e =
-		worker.client.get_with_token(id, "manifest", &token2).await.expect_err("wrong agreement");
+	let e = worker
+		.client
+		.get_with_token(id, "manifests/12", &token2)
+		.await
+		.expect_err("wrong agreement");
 	assert_eq!(refused(e).0, StatusCode::FORBIDDEN);
 	// Bob's token for agreement 2 reads agreement 2.
-	worker.client.get_with_token(id2, "manifest", &token2).await.expect("his own delivery");
+	worker.client.get_with_token(id2, "manifests/10", &token2).await.expect("his own delivery");
 
 	worker.stop().await;
 }
@@ -206,5 +214,52 @@ async fn forged_and_malformed_uploads_are_refused_and_nothing_is_stored() {
 		"{metrics}"
 	);
 
+	worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_is_delivered_in_steps_as_its_epochs_are_re_keyed() {
+	let chain = Chain::start().await;
+	let worker = Worker::start(&chain.node.url(), chain.node.dir()).await;
+	let sensor = enroll("sensor-1", 1);
+	let bob = enroll("bob", 3);
+	chain.register_sensor("//Alice", &sensor, "//Ferdie").await;
+	chain.register_identity("//Bob", &bob).await;
+	for epoch in 10..=12 {
+		upload_epoch(&worker.client, &sensor, epoch, epoch - 8).await;
+	}
+	let keys = sensor_keys(&[&sensor]);
+	let readings = |got: sensorshare_worker_client::Fetched| -> Vec<(u64, usize)> {
+		got.epochs.iter().map(|e| (e.epoch, e.readings.len())).collect()
+	};
+
+	// Alice accepts with the re-keys of epoch 10 only: the worker delivers it alone.
+	let id = chain.request("//Bob", &[&sensor], 10, 12).await;
+	chain.accept_epochs("//Alice", id, &[&sensor], &public_key(&bob), 10..=10).await;
+	let (location, first) = chain.delivered_through(id, 10, DELIVERY).await;
+	assert_eq!(location, format!("{}/v1/deliveries/{id}/manifests/10", worker.client_base()));
+	let a = chain.client.agreement(id).await.expect("read").expect("open");
+	assert_eq!((a.status, a.rekeyed, a.delivered), (AgreementStatus::Accepted, 1, 1));
+	let fetch = |through, digest, seed| {
+		let client = worker.client.clone();
+		let (bob, keys) = (&bob, &keys);
+		async move {
+			client.fetch(&delivery(id, through, digest), bob, keys, &mut rng(seed), |_| {}).await
+		}
+	};
+	assert_eq!(readings(fetch(10, first, 1).await.expect("the first step")), vec![(10, 2)]);
+
+	// The re-keys of 11 and 12 follow: one more delivery covers all three epochs.
+	chain.add_rekeys("//Alice", id, &[&sensor], &public_key(&bob), 11..=12).await;
+	let (location, all) = chain.delivered(id, DELIVERY).await;
+	assert!(location.ends_with(&format!("/v1/deliveries/{id}/manifests/12")), "{location}");
+	let a = chain.client.agreement(id).await.expect("read").expect("open");
+	assert_eq!((a.status, a.delivered), (AgreementStatus::Delivered, 3));
+	let got = fetch(12, all, 2).await.expect("every step");
+	assert_eq!(readings(got), vec![(10, 2), (11, 3), (12, 4)]);
+
+	// The first step's manifest still checks out: its segments were never rewritten.
+	let got = fetch(10, first, 3).await.expect("the first step, again");
+	assert_eq!(readings(got), vec![(10, 2)]);
 	worker.stop().await;
 }

@@ -3,18 +3,41 @@
 //! per epoch, at the time of the request) is accepted with its re-keys, computed
 //! here with the sensors' keys, in the acceptance itself; anything else is rejected.
 //! With a [`Decider`] that asks a human, each request waits for an answer instead.
+//!
+//! A request whose epochs reach into the future is a subscription: it is accepted
+//! with the re-keys of the epochs that have ended, and the agent posts each further
+//! epoch's re-keys once it has ended (and `settle` more seconds have passed, for the
+//! sensor's last readings of it to reach the cloud).
 
 use cbpre::{Meta, PublicKey, SecretKey};
 use sensorshare_chain_client::{
 	api::{self, runtime_types::bounded_collections::bounded_vec::BoundedVec},
 	Agreement, AgreementStatus, ChainClient, Error as ChainError, Follower, Keypair, MarketEvent,
 };
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+	collections::{BTreeSet, HashMap},
+	ops::Range,
+	sync::Arc,
+	time::{Duration, SystemTime, UNIX_EPOCH},
+};
+use tokio::{sync::Semaphore, task::JoinSet};
+
+/// Seconds the agent waits after an epoch ends before re-keying it, by default.
+pub const DEFAULT_SETTLE_SECS: u64 = 5;
+
+/// Requests answered at once: each answer waits for its block's finality, so many
+/// requests arriving together are answered in the same few blocks.
+const ANSWERS_IN_FLIGHT: usize = 256;
 
 /// Decides on a request the agent would accept.
 pub trait Decider: Send + Sync {
 	/// Whether to accept `agreement` (which pays the listed price).
 	fn accept(&self, agreement: &Agreement) -> bool;
+
+	/// Whether several requests may be decided at once (not when a human is asked).
+	fn concurrent(&self) -> bool {
+		true
+	}
 }
 
 /// Accepts every request that pays the listed price.
@@ -44,6 +67,10 @@ impl Decider for AskOnTerminal {
 		let mut line = String::new();
 		std::io::stdin().read_line(&mut line).is_ok() && line.trim().eq_ignore_ascii_case("y")
 	}
+
+	fn concurrent(&self) -> bool {
+		false
+	}
 }
 
 /// What the agent did with a request.
@@ -57,12 +84,24 @@ pub enum Answer {
 	Skipped,
 }
 
+/// What the agent did for an accepted subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+	/// Posted the re-keys of further epochs; more are to come.
+	ReKeyed,
+	/// Nothing due yet.
+	Waiting,
+	/// Every epoch has its re-keys, or the agreement is no longer ours to re-key.
+	Done,
+}
+
 /// The owner agent.
 pub struct Agent {
 	chain: ChainClient,
 	owner: Arc<Keypair>,
 	keys: HashMap<Vec<u8>, SecretKey>,
 	decider: Box<dyn Decider>,
+	settle_secs: u64,
 }
 
 impl Agent {
@@ -74,7 +113,20 @@ impl Agent {
 		decider: Box<dyn Decider>,
 	) -> Self {
 		let keys = keys.into_iter().map(|k| (k.id().as_bytes().to_vec(), k)).collect();
-		Agent { chain, owner: Arc::new(owner), keys, decider }
+		Agent { chain, owner: Arc::new(owner), keys, decider, settle_secs: DEFAULT_SETTLE_SECS }
+	}
+
+	/// Waits `secs` after an epoch ends before re-keying it.
+	pub fn with_settle_secs(mut self, secs: u64) -> Self {
+		self.settle_secs = secs;
+		self
+	}
+
+	/// The epochs of `a` that have ended and settled by now (maybe none).
+	fn ended(&self, a: &Agreement) -> Range<u64> {
+		let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+		let end = ended_through(a, now, self.settle_secs).map_or(a.from_epoch, |l| l + 1);
+		a.from_epoch..end
 	}
 
 	/// Answers agreement `id` if it is a request to this owner.
@@ -86,9 +138,16 @@ impl Agent {
 		}
 		match self.rekeys_if_acceptable(&a).await? {
 			Some(rekeys) if self.decider.accept(&a) => {
+				let epochs = rekeys.0.first().map_or(0, |r| r.0.len());
 				let call = api::tx().data_market().accept_request(id, rekeys);
 				self.chain.submit(&call, &self.owner).await?;
-				tracing::info!(agreement = id, requester = %a.requester, "accepted with re-keys");
+				tracing::info!(
+					agreement = id,
+					requester = %a.requester,
+					rekeyed = epochs,
+					of = a.epochs(),
+					"accepted with re-keys"
+				);
 				Ok(Answer::Accepted)
 			},
 			_ => {
@@ -119,7 +178,8 @@ impl Agent {
 			return Ok(None);
 		}
 		let Some(requester) = self.chain.identity(&a.requester).await? else { return Ok(None) };
-		match rekeys(a, &requester.public_key, &self.keys) {
+		// Empty when no epoch has ended yet: accepted, re-keys to follow.
+		match rekeys(a, self.ended(a), &requester.public_key, &self.keys) {
 			Ok(r) => Ok(Some(r)),
 			Err(e) => {
 				tracing::warn!(agreement = a.id, error = %e, "cannot re-key");
@@ -128,33 +188,110 @@ impl Agent {
 		}
 	}
 
-	/// Answers what is pending, then every new request, until `shutdown`.
+	/// Posts the re-keys of the epochs of accepted agreement `id` that have ended
+	/// since its last re-keys.
+	pub async fn rekey_ended(&self, id: u64) -> Result<Progress, ChainError> {
+		let me = self.owner.public_key().to_account_id();
+		let Some(a) = self.chain.agreement(id).await? else { return Ok(Progress::Done) };
+		let next = a.from_epoch.saturating_add(u64::from(a.rekeyed));
+		if a.owner != me || a.status != AgreementStatus::Accepted || next > a.to_epoch {
+			return Ok(Progress::Done);
+		}
+		let due = next..self.ended(&a).end;
+		if due.is_empty() {
+			return Ok(Progress::Waiting);
+		}
+		let Some(requester) = self.chain.identity(&a.requester).await? else {
+			return Ok(Progress::Done);
+		};
+		let rekeys = match rekeys(&a, due.clone(), &requester.public_key, &self.keys) {
+			Ok(r) => r,
+			Err(e) => {
+				tracing::warn!(agreement = id, error = %e, "cannot re-key");
+				return Ok(Progress::Done);
+			},
+		};
+		let call = api::tx().data_market().add_rekeys(id, rekeys);
+		match self.chain.submit(&call, &self.owner).await {
+			Ok(_) => {},
+			// Posted by an earlier submission still in flight, or the agreement ended.
+			Err(e) if e.refusal().is_some() => {
+				tracing::info!(agreement = id, error = %e, "re-keys not added");
+				return Ok(Progress::Waiting);
+			},
+			Err(e) => return Err(e),
+		}
+		tracing::info!(agreement = id, epochs = ?due, "re-keyed ended epochs");
+		Ok(if due.end > a.to_epoch { Progress::Done } else { Progress::ReKeyed })
+	}
+
+	/// Answers what is pending, then every new request, and re-keys accepted
+	/// subscriptions as their epochs end, until `shutdown`.
 	pub async fn run(
 		self,
 		mut shutdown: tokio::sync::watch::Receiver<bool>,
 	) -> Result<(), ChainError> {
-		let (head, _) = self.chain.finalized_head().await?;
-		let me = self.owner.public_key().to_account_id();
-		for a in self.chain.agreements().await? {
-			if a.owner == me && a.status == AgreementStatus::Requested {
-				self.answer_logged(a.id).await;
+		let agent = Arc::new(self);
+		let (head, _) = agent.chain.finalized_head().await?;
+		let me = agent.owner.public_key().to_account_id();
+		let mut subscriptions = BTreeSet::new();
+		let mut answering = JoinSet::new();
+		let at_once = if agent.decider.concurrent() { ANSWERS_IN_FLIGHT } else { 1 };
+		let in_flight = Arc::new(Semaphore::new(at_once));
+		let answer = |answering: &mut JoinSet<(u64, Option<Answer>)>, id: u64| {
+			let (agent, in_flight) = (agent.clone(), in_flight.clone());
+			answering.spawn(async move {
+				let _permit = in_flight.acquire_owned().await;
+				(id, agent.answer_logged(id).await)
+			});
+		};
+		for a in agent.chain.agreements().await? {
+			if a.owner != me {
+				continue;
+			}
+			match a.status {
+				AgreementStatus::Requested => answer(&mut answering, a.id),
+				AgreementStatus::Accepted if u64::from(a.rekeyed) < a.epochs() => {
+					subscriptions.insert(a.id);
+				},
+				_ => {},
 			}
 		}
 		tracing::info!(
-			sensors = self.keys.len(),
+			sensors = agent.keys.len(),
 			from = head + 1,
 			"owner agent following the chain"
 		);
-		let mut follower = Follower::new(self.chain.clone(), head.saturating_add(1));
+		let mut follower = Follower::new(agent.chain.clone(), head.saturating_add(1));
+		let mut tick = tokio::time::interval(Duration::from_secs(1));
+		tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 		loop {
 			tokio::select! {
-				_ = shutdown.changed() => return Ok(()),
+				_ = shutdown.changed() => break,
+				Some(done) = answering.join_next(), if !answering.is_empty() => {
+					if let Ok((id, Some(Answer::Accepted))) = done {
+						subscriptions.insert(id);
+					}
+				},
+				_ = tick.tick(), if !subscriptions.is_empty() => {
+					for id in subscriptions.clone() {
+						match agent.rekey_ended(id).await {
+							Ok(Progress::Done) => {
+								subscriptions.remove(&id);
+							},
+							Ok(_) => {},
+							Err(e) => {
+								tracing::warn!(agreement = id, error = %e, "could not re-key");
+							},
+						}
+					}
+				},
 				block = follower.next() => match block {
 					Ok(block) => {
 						for ev in block.events {
 							if let MarketEvent::DataRequested { id, owner, .. } = ev {
 								if owner == me {
-									self.answer_logged(id).await;
+									answer(&mut answering, id);
 								}
 							}
 						}
@@ -164,11 +301,18 @@ impl Agent {
 				},
 			}
 		}
+		// Answers being submitted finish; nothing new starts.
+		while answering.join_next().await.is_some() {}
+		Ok(())
 	}
 
-	async fn answer_logged(&self, id: u64) {
-		if let Err(e) = self.answer(id).await {
-			tracing::error!(agreement = id, error = %e, "could not answer the request");
+	async fn answer_logged(&self, id: u64) -> Option<Answer> {
+		match self.answer(id).await {
+			Ok(answer) => Some(answer),
+			Err(e) => {
+				tracing::error!(agreement = id, error = %e, "could not answer the request");
+				None
+			},
 		}
 	}
 }
@@ -184,10 +328,19 @@ pub enum ReKeyError {
 	Crypto(#[from] cbpre::Error),
 }
 
-/// The re-keys of agreement `a` for `requester`: for each sensor, in order, one per
-/// epoch. Fails if a sensor's key is not in `keys`.
+/// The last epoch of `a` that ended `settle_secs` or more before `now_secs`, if any.
+pub fn ended_through(a: &Agreement, now_secs: u64, settle_secs: u64) -> Option<u64> {
+	let settled = now_secs.checked_sub(settle_secs)?;
+	// Epoch `t` ends at `(t + 1) * epoch_secs`.
+	let last = settled.checked_div(a.epoch_secs)?.checked_sub(1)?;
+	Some(last.min(a.to_epoch)).filter(|l| *l >= a.from_epoch)
+}
+
+/// The re-keys of `epochs` of agreement `a` for `requester`: for each sensor, in
+/// order, one per epoch. Fails if a sensor's key is not in `keys`.
 pub fn rekeys(
 	a: &Agreement,
+	epochs: Range<u64>,
 	requester: &PublicKey,
 	keys: &HashMap<Vec<u8>, SecretKey>,
 ) -> Result<BoundedVec<BoundedVec<[u8; 32]>>, ReKeyError> {
@@ -196,10 +349,57 @@ pub fn rekeys(
 		let key = keys
 			.get(s.as_bytes())
 			.ok_or_else(|| ReKeyError::MissingKey(hex::encode(s.as_bytes())))?;
-		let per_epoch = (a.from_epoch..=a.to_epoch)
+		let per_epoch = epochs
+			.clone()
 			.map(|e| key.rekey(&Meta::new(*s, e), requester).map(|rk| rk.to_bytes()))
 			.collect::<Result<Vec<_>, _>>()?;
 		out.push(BoundedVec(per_epoch));
 	}
 	Ok(BoundedVec(out))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use sensorshare_chain_client::AccountId32;
+
+	fn subscription(from_epoch: u64, to_epoch: u64) -> Agreement {
+		Agreement {
+			id: 0,
+			requester: AccountId32([1; 32]),
+			owner: AccountId32([2; 32]),
+			provider: AccountId32([3; 32]),
+			sensors: Vec::new(),
+			from_epoch,
+			to_epoch,
+			epoch_secs: 10,
+			rekeyed: 0,
+			delivered: 0,
+			price: 0,
+			fee: 0,
+			status: AgreementStatus::Accepted,
+			deadline: 0,
+			delivery: None,
+		}
+	}
+
+	#[test]
+	fn an_epoch_is_due_for_re_keys_once_it_has_ended_and_settled() {
+		let a = subscription(10, 12);
+		// Epoch 10 covers [100, 110) s.
+		assert_eq!(ended_through(&a, 109, 0), None);
+		assert_eq!(ended_through(&a, 110, 0), Some(10));
+		assert_eq!(ended_through(&a, 114, 5), None, "not settled yet");
+		assert_eq!(ended_through(&a, 115, 5), Some(10));
+		assert_eq!(ended_through(&a, 129, 0), Some(11));
+		assert_eq!(ended_through(&a, 10_000, 5), Some(12), "never past the last epoch");
+		assert_eq!(ended_through(&a, 3, 5), None, "before the Unix epoch plus the settle time");
+	}
+
+	#[test]
+	fn an_epoch_zero_subscription_has_nothing_due_before_its_first_epoch_ends() {
+		let a = subscription(0, 3);
+		assert_eq!(ended_through(&a, 9, 0), None);
+		assert_eq!(ended_through(&a, 10, 0), Some(0));
+	}
 }

@@ -8,7 +8,7 @@ use sensorshare_chain_client::{
 };
 use sensorshare_protocol::keyfile;
 use sensorshare_sensor_client::{
-	agent::{AcceptListedPrice, Agent, AskOnTerminal, Decider},
+	agent::{self, AcceptListedPrice, Agent, AskOnTerminal, Decider},
 	pipeline::{upload, Sealer},
 	queue::Queue,
 	simulated::SimulatedTag,
@@ -106,6 +106,10 @@ enum Command {
 		/// Ask on the terminal before accepting.
 		#[arg(long)]
 		ask: bool,
+		/// Seconds to wait after a subscribed epoch ends before re-keying it, for
+		/// the sensor's last readings of it to reach the cloud.
+		#[arg(long, default_value_t = agent::DEFAULT_SETTLE_SECS)]
+		settle_secs: u64,
 	},
 }
 
@@ -235,14 +239,17 @@ async fn main() -> anyhow::Result<()> {
 			uploader.await??;
 			tracing::info!(waiting = queue.len(), "stopped; waiting uploads are kept on disk");
 		},
-		Command::Agent { owner, keys, ask } => {
+		Command::Agent { owner, keys, ask, settle_secs } => {
 			let owner = signer_from_uri(&owner)?;
 			let keys =
 				keys.iter().map(|k| keyfile::load_secret_key(k)).collect::<Result<_, _>>()?;
 			let chain = ChainClient::connect(&args.chain_url).await?;
 			let decider: Box<dyn Decider> =
 				if ask { Box::new(AskOnTerminal) } else { Box::new(AcceptListedPrice) };
-			Agent::new(chain, owner, keys, decider).run(stop_rx).await?;
+			Agent::new(chain, owner, keys, decider)
+				.with_settle_secs(settle_secs)
+				.run(stop_rx)
+				.await?;
 		},
 	}
 	Ok(())

@@ -6,12 +6,13 @@ use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use sensorshare_chain_client::{
 	api::{self, runtime_types::bounded_collections::bounded_vec::BoundedVec},
 	dev_node::{free_port, DevNode},
-	signer_from_uri, AccountId32, AgreementStatus, ChainClient, Keypair, UNIT,
+	signer_from_uri, AccountId32, ChainClient, Keypair, UNIT,
 };
 use sensorshare_cloud_worker::config::{Config, StorageConfig};
 use sensorshare_protocol::header::RecordHeader;
-use sensorshare_worker_client::WorkerClient;
+use sensorshare_worker_client::{DeliveryRef, WorkerClient};
 use std::{
+	ops::RangeInclusive,
 	path::PathBuf,
 	time::{Duration, Instant},
 };
@@ -95,21 +96,86 @@ impl Chain {
 		self.client.submit(&call, &key(owner)).await.expect("accept_request");
 	}
 
+	/// The owner accepts a subscription with the re-keys of `epochs` only.
+	pub async fn accept_epochs(
+		&self,
+		owner: &str,
+		id: u64,
+		sensors: &[&SecretKey],
+		requester: &PublicKey,
+		epochs: RangeInclusive<u64>,
+	) {
+		let call = api::tx().data_market().accept_request(id, rekeys(sensors, requester, epochs));
+		self.client.submit(&call, &key(owner)).await.expect("accept_request");
+	}
+
+	/// The owner adds the re-keys of `epochs`.
+	pub async fn add_rekeys(
+		&self,
+		owner: &str,
+		id: u64,
+		sensors: &[&SecretKey],
+		requester: &PublicKey,
+		epochs: RangeInclusive<u64>,
+	) {
+		let call = api::tx().data_market().add_rekeys(id, rekeys(sensors, requester, epochs));
+		self.client.submit(&call, &key(owner)).await.expect("add_rekeys");
+	}
+
 	/// Waits until agreement `id` is delivered; its location and digest.
 	pub async fn delivered(&self, id: u64, within: Duration) -> (String, [u8; 32]) {
+		let a = self.client.agreement(id).await.expect("agreement").expect("open");
+		self.delivered_through(id, a.to_epoch, within).await
+	}
+
+	/// Waits until agreement `id` is delivered through `epoch` at least; the location
+	/// and digest of its latest delivery.
+	pub async fn delivered_through(
+		&self,
+		id: u64,
+		epoch: u64,
+		within: Duration,
+	) -> (String, [u8; 32]) {
 		let started = Instant::now();
 		loop {
 			let a = self.client.agreement(id).await.expect("agreement").expect("open");
-			if a.status == AgreementStatus::Delivered {
+			if a.last_delivered_epoch().is_some_and(|d| d >= epoch) {
 				return a.delivery.expect("a delivered agreement has its delivery");
 			}
-			assert!(started.elapsed() < within, "agreement {id} not delivered in {within:?}");
+			assert!(
+				started.elapsed() < within,
+				"agreement {id} not delivered through {epoch} in {within:?}: {a:?}"
+			);
 			tokio::time::sleep(Duration::from_millis(100)).await;
 		}
 	}
 }
 
-/// The `accept_request` call for agreement `id`.
+/// For each sensor, the re-keys of `epochs` for `requester`.
+pub fn rekeys(
+	sensors: &[&SecretKey],
+	requester: &PublicKey,
+	epochs: RangeInclusive<u64>,
+) -> BoundedVec<BoundedVec<[u8; 32]>> {
+	BoundedVec(
+		sensors
+			.iter()
+			.map(|s| {
+				BoundedVec(
+					epochs
+						.clone()
+						.map(|e| {
+							let meta = cbpre::Meta::new(*s.id(), e);
+							s.rekey(&meta, requester).expect("rekey").to_bytes()
+						})
+						.collect(),
+				)
+			})
+			.collect(),
+	)
+}
+
+/// The `accept_request` call for agreement `id`, with the re-keys of all its epochs.
 pub async fn accept_call(
 	id: u64,
 	sensors: &[&SecretKey],
@@ -117,20 +183,14 @@ pub async fn accept_call(
 	chain: &ChainClient,
 ) -> impl sensorshare_chain_client::subxt::tx::Payload {
 	let a = chain.agreement(id).await.expect("agreement").expect("open");
-	let rekeys = sensors
-		.iter()
-		.map(|s| {
-			BoundedVec(
-				(a.from_epoch..=a.to_epoch)
-					.map(|e| {
-						let meta = cbpre::Meta::new(*s.id(), e);
-						s.rekey(&meta, requester).expect("rekey").to_bytes()
-					})
-					.collect(),
-			)
-		})
-		.collect();
-	api::tx().data_market().accept_request(id, BoundedVec(rekeys))
+	api::tx()
+		.data_market()
+		.accept_request(id, rekeys(sensors, requester, a.from_epoch..=a.to_epoch))
+}
+
+/// What `fetch` needs to download the delivery of `id` through `through_epoch`.
+pub fn delivery(id: u64, through_epoch: u64, digest: [u8; 32]) -> DeliveryRef {
+	DeliveryRef { agreement: id, through_epoch, digest }
 }
 
 /// A dev enrolment.

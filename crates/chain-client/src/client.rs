@@ -167,6 +167,17 @@ impl ChainClient {
 		Ok(out)
 	}
 
+	/// The transaction fees (tips included) each account paid in a block.
+	pub async fn fees_paid(&self, block: H256) -> Result<Vec<(AccountId32, Balance)>, Error> {
+		let events = self.api.events().at(block).await?;
+		let mut out = Vec::new();
+		for ev in events.find::<api::transaction_payment::events::TransactionFeePaid>() {
+			let ev = ev?;
+			out.push((ev.who, ev.actual_fee.saturating_add(ev.tip)));
+		}
+		Ok(out)
+	}
+
 	/// The free balance of `who`.
 	pub async fn free_balance(&self, who: &AccountId32) -> Result<Balance, Error> {
 		let addr = api::storage().system().account(who.clone());

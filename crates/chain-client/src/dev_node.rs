@@ -27,16 +27,20 @@ pub fn node_binary() -> PathBuf {
 	workspace_binary("sensorshare-node", "SENSORSHARE_NODE")
 }
 
-/// Where a binary of this workspace is: `$env` if set, else beside the running test
-/// in the cargo target directory (`cargo test --workspace` builds every binary).
+/// Where a binary of this workspace is: `$env` if set, else in the cargo target
+/// directory of the running program: beside it (a binary in `target/<profile>`), or
+/// one level up (a test or bench in `target/<profile>/deps`).
 pub fn workspace_binary(name: &str, env: &str) -> PathBuf {
 	if let Some(path) = std::env::var_os(env) {
 		return PathBuf::from(path);
 	}
 	let exe = std::env::current_exe().unwrap_or_default();
-	// target/<profile>/deps/<test> → target/<profile>/<name>
-	let profile_dir = exe.parent().and_then(|deps| deps.parent()).map(PathBuf::from);
-	profile_dir.unwrap_or_default().join(name)
+	let dir = exe.parent().map(PathBuf::from).unwrap_or_default();
+	let beside = dir.join(name);
+	if beside.is_file() {
+		return beside;
+	}
+	dir.parent().map(|profile| profile.join(name)).unwrap_or(beside)
 }
 
 /// A free loopback port.
@@ -47,9 +51,14 @@ pub fn free_port() -> u16 {
 impl DevNode {
 	/// Starts `sensorshare-node --dev` with `extra` arguments.
 	pub fn start(extra: &[&str]) -> std::io::Result<Self> {
+		Self::start_on(free_port(), extra)
+	}
+
+	/// Starts `sensorshare-node --dev` with its RPC on `rpc_port` and `extra`
+	/// arguments.
+	pub fn start_on(rpc_port: u16, extra: &[&str]) -> std::io::Result<Self> {
 		let base = tempfile::tempdir()?;
 		let log = base.path().join("node.log");
-		let rpc_port = free_port();
 		let p2p_port = free_port();
 		let child = Command::new(node_binary())
 			.args(["--dev", "--no-mdns", "--no-prometheus", "--no-telemetry"])
@@ -93,6 +102,11 @@ impl DevNode {
 				Err(e) => panic!("connecting to the dev node: {e}\n{}", self.log_text()),
 			}
 		}
+	}
+
+	/// The node's process id.
+	pub fn pid(&self) -> u32 {
+		self.child.id()
 	}
 
 	/// What the node logged so far.

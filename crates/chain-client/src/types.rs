@@ -46,9 +46,9 @@ pub struct Identity {
 pub enum AgreementStatus {
 	/// Paid into escrow; waiting for the owner.
 	Requested,
-	/// Accepted with re-keys; waiting for delivery.
+	/// Accepted; re-keys and deliveries come epoch by epoch until the last.
 	Accepted,
-	/// Delivered; waiting for confirmation.
+	/// Every epoch delivered; waiting for confirmation.
 	Delivered,
 }
 
@@ -69,6 +69,12 @@ pub struct Agreement {
 	pub from_epoch: u64,
 	/// Last epoch (inclusive).
 	pub to_epoch: u64,
+	/// The sensors' epoch length in seconds.
+	pub epoch_secs: u64,
+	/// How many epochs, from the first, have their re-keys on chain.
+	pub rekeyed: u32,
+	/// How many epochs, from the first, are delivered.
+	pub delivered: u32,
 	/// What the owner receives.
 	pub price: Balance,
 	/// What the provider receives.
@@ -77,7 +83,8 @@ pub struct Agreement {
 	pub status: AgreementStatus,
 	/// The last block of its current step.
 	pub deadline: u32,
-	/// Where its delivery is and the digest of its manifest, once delivered.
+	/// Where its latest delivery is and the digest of its manifest, which covers every
+	/// epoch delivered so far.
 	pub delivery: Option<(String, [u8; 32])>,
 }
 
@@ -85,6 +92,21 @@ impl Agreement {
 	/// How many epochs it covers.
 	pub fn epochs(&self) -> u64 {
 		self.to_epoch.saturating_sub(self.from_epoch).saturating_add(1)
+	}
+
+	/// The last epoch with re-keys on chain, if any.
+	pub fn last_rekeyed_epoch(&self) -> Option<u64> {
+		(self.rekeyed > 0).then(|| self.from_epoch.saturating_add(u64::from(self.rekeyed) - 1))
+	}
+
+	/// The last epoch delivered, if any.
+	pub fn last_delivered_epoch(&self) -> Option<u64> {
+		(self.delivered > 0).then(|| self.from_epoch.saturating_add(u64::from(self.delivered) - 1))
+	}
+
+	/// When `epoch` ends, in seconds since the Unix epoch.
+	pub fn epoch_end_secs(&self, epoch: u64) -> u64 {
+		epoch.saturating_add(1).saturating_mul(self.epoch_secs)
 	}
 }
 
@@ -134,6 +156,9 @@ impl Agreement {
 			sensors: a.sensors.0.iter().map(|s| identity(&s.0)).collect::<Result<_, _>>()?,
 			from_epoch: a.from_epoch,
 			to_epoch: a.to_epoch,
+			epoch_secs: a.epoch_secs,
+			rekeyed: a.rekeyed,
+			delivered: a.delivered,
 			price: a.price,
 			fee: a.fee,
 			status: match a.status {

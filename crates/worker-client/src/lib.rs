@@ -16,6 +16,7 @@ use sensorshare_protocol::{
 	upload::sign_record_with_rng,
 };
 use std::collections::HashMap;
+use std::time::Instant;
 
 /// Why a call to the worker failed.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +62,32 @@ pub struct DecryptedEpoch {
 	pub epoch: u64,
 	/// Its readings, in time order: the clear header and the plaintext.
 	pub readings: Vec<(RecordHeader, Vec<u8>)>,
+}
+
+/// A downloaded delivery, decrypted, with where the time went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+	/// Every sensor's epoch, in the manifest's order.
+	pub epochs: Vec<DecryptedEpoch>,
+	/// Bytes downloaded (manifest and segments).
+	pub bytes: u64,
+	/// Time spent on the token and the downloads.
+	pub download: std::time::Duration,
+	/// Time spent on Decrypt2 of the capsules.
+	pub decrypt2: std::time::Duration,
+	/// Time spent opening the records.
+	pub open: std::time::Duration,
+}
+
+/// A delivery as the chain records it: what [`WorkerClient::fetch`] downloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryRef {
+	/// The agreement.
+	pub agreement: u64,
+	/// The last epoch the delivery covers.
+	pub through_epoch: u64,
+	/// The digest of its manifest, from the chain.
+	pub digest: [u8; 32],
 }
 
 /// A client of one worker.
@@ -184,31 +211,42 @@ impl WorkerClient {
 		Ok(r.bytes().await?.to_vec())
 	}
 
-	/// Downloads agreement `agreement`'s delivery, checks it against the manifest
-	/// digest on chain, and decrypts it: Decrypt2 of every capsule with the sensors'
-	/// keys (`sensors`, from the chain), then every record. `progress` is called with
-	/// the bytes of each segment downloaded.
+	/// Downloads `delivery`, checks it against the manifest digest on chain, and
+	/// decrypts it: Decrypt2 of every capsule with the sensors' keys (`sensors`, from
+	/// the chain), then every record. `progress` is called with the bytes of each
+	/// segment downloaded.
 	pub async fn fetch(
 		&self,
-		agreement: u64,
-		digest: &[u8; 32],
+		delivery: &DeliveryRef,
 		requester: &SecretKey,
 		sensors: &HashMap<Identity, PublicKey>,
 		rng: &mut impl CryptoRngCore,
 		mut progress: impl FnMut(u64),
-	) -> Result<Vec<DecryptedEpoch>, ClientError> {
+	) -> Result<Fetched, ClientError> {
+		let DeliveryRef { agreement, through_epoch, digest } = *delivery;
+		let (mut download, mut decrypt2, mut open) = Default::default();
+		let started = Instant::now();
 		let token = self.token(agreement, requester, rng).await?;
-		let manifest = self.get_with_token(agreement, "manifest", &token).await?;
-		let manifest = Manifest::from_bytes_checked(&manifest, digest)?;
-		if manifest.agreement != agreement {
-			return Err(ClientError::Unexpected(format!("agreement {}", manifest.agreement)));
+		let manifest =
+			self.get_with_token(agreement, &format!("manifests/{through_epoch}"), &token).await?;
+		download += started.elapsed();
+		let mut bytes = manifest.len() as u64;
+		let manifest = Manifest::from_bytes_checked(&manifest, &digest)?;
+		if manifest.agreement != agreement || manifest.to_epoch != through_epoch {
+			return Err(ClientError::Unexpected(format!(
+				"manifest of agreement {} through epoch {}",
+				manifest.agreement, manifest.to_epoch
+			)));
 		}
 		let mut out = Vec::with_capacity(manifest.segments.len());
 		for entry in &manifest.segments {
-			let bytes =
+			let started = Instant::now();
+			let segment =
 				self.get_with_token(agreement, &format!("segments/{}", entry.name), &token).await?;
-			progress(bytes.len() as u64);
-			let segment = entry.open(&bytes)?;
+			download += started.elapsed();
+			bytes += segment.len() as u64;
+			progress(segment.len() as u64);
+			let segment = entry.open(&segment)?;
 			let meta = *segment.capsule.meta();
 			let sensor_key = sensors.get(&meta.id).ok_or_else(|| {
 				ClientError::Unexpected(format!("sensor {}", hex::encode(meta.id.as_bytes())))
@@ -222,15 +260,19 @@ impl WorkerClient {
 					entry.name
 				)));
 			}
+			let started = Instant::now();
 			let m = requester.decrypt2(sensor_key, &segment.capsule)?;
+			decrypt2 += started.elapsed();
+			let started = Instant::now();
 			let mut readings = Vec::with_capacity(segment.records.len());
 			for record in &segment.records {
 				let header = RecordHeader::from_bytes(record.header())?;
 				readings.push((header, m.open(&Meta::new(meta.id, meta.epoch), record)?));
 			}
 			readings.sort_by_key(|(h, _)| *h);
+			open += started.elapsed();
 			out.push(DecryptedEpoch { sensor: meta.id, epoch: meta.epoch, readings });
 		}
-		Ok(out)
+		Ok(Fetched { epochs: out, bytes, download, decrypt2, open })
 	}
 }

@@ -124,6 +124,8 @@ struct Fixture<T: Config> {
 enum Stage {
 	Requested,
 	Accepted,
+	/// The first epoch delivered, the rest not.
+	PartlyDelivered,
 	Delivered,
 }
 
@@ -152,10 +154,20 @@ fn agreement<T: Config>(s: u32, e: u32, stage: Stage) -> Result<Fixture<T>, Benc
 			rekeys::<T>(s, e),
 		)?;
 	}
+	if stage == Stage::PartlyDelivered || (stage == Stage::Delivered && e > 1) {
+		DataMarket::<T>::deliver(
+			RawOrigin::Signed(provider.clone()).into(),
+			id,
+			0,
+			max_bytes::<T::MaxLocationLen>(),
+			[9u8; 32],
+		)?;
+	}
 	if stage >= Stage::Delivered {
 		DataMarket::<T>::deliver(
 			RawOrigin::Signed(provider.clone()).into(),
 			id,
+			u64::from(e) - 1,
 			max_bytes::<T::MaxLocationLen>(),
 			[9u8; 32],
 		)?;
@@ -336,9 +348,10 @@ mod benchmarks {
 			Stage::Accepted,
 		)?;
 		let location = max_bytes::<T::MaxLocationLen>();
+		let last = u64::from(T::MaxEpochsPerRequest::get()) - 1;
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(fixture.provider), fixture.id, location, [9u8; 32]);
+		_(RawOrigin::Signed(fixture.provider), fixture.id, last, location, [9u8; 32]);
 
 		assert!(Agreements::<T>::get(fixture.id)
 			.is_some_and(|a| a.status == AgreementStatus::Delivered));
@@ -357,20 +370,50 @@ mod benchmarks {
 		Ok(())
 	}
 
-	/// The heavier outcome of a deadline: settling a delivered agreement.
+	/// The heaviest outcome of a deadline: a lapsed agreement, whose delivered epochs
+	/// are paid to owner and provider and the rest refunded.
 	#[benchmark]
 	fn expire(s: Linear<1, { T::MaxSensorsPerRequest::get() }>) -> Result<(), BenchmarkError> {
-		let fixture = agreement::<T>(s, T::MaxEpochsPerRequest::get(), Stage::Delivered)?;
+		let fixture = agreement::<T>(s, T::MaxEpochsPerRequest::get(), Stage::PartlyDelivered)?;
 		let deadline = Agreements::<T>::get(fixture.id)
 			.map(|a| a.deadline)
 			.ok_or(BenchmarkError::Stop("no agreement"))?;
 		frame_system::Pallet::<T>::set_block_number(deadline + One::one());
+		// Long after the awaited epoch ended: no more time is given.
+		T::BenchmarkHelper::set_time(u64::MAX / 2);
 		let caller = funded::<T>("anyone", 0);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(caller), fixture.id);
 
 		assert!(!Agreements::<T>::contains_key(fixture.id));
+		Ok(())
+	}
+
+	/// Adding `e` epochs' re-keys to an agreement that has those of all the others,
+	/// so that the stored re-keys read and written are the most there can be.
+	#[benchmark]
+	fn add_rekeys(
+		s: Linear<1, { T::MaxSensorsPerRequest::get() }>,
+		e: Linear<1, { T::MaxEpochsPerRequest::get() }>,
+	) -> Result<(), BenchmarkError> {
+		let max = T::MaxEpochsPerRequest::get();
+		let fixture = agreement::<T>(s, max, Stage::Requested)?;
+		DataMarket::<T>::accept_request(
+			RawOrigin::Signed(fixture.owner.clone()).into(),
+			fixture.id,
+			rekeys::<T>(s, max - e),
+		)?;
+		let rekeys = rekeys::<T>(s, e);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(fixture.owner), fixture.id, rekeys.clone());
+
+		assert_last_event::<T>(Event::ReKeysAdded {
+			id: fixture.id,
+			first_epoch: u64::from(max - e),
+			rekeys,
+		});
 		Ok(())
 	}
 

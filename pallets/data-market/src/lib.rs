@@ -62,6 +62,7 @@ pub mod pallet {
 		traits::{
 			fungible::{Inspect, Mutate, MutateHold},
 			tokens::{Fortitude, Precision, Restriction},
+			UnixTime,
 		},
 	};
 	use frame_system::pallet_prelude::*;
@@ -128,12 +129,33 @@ pub mod pallet {
 		#[pallet::constant]
 		type ConfirmationPeriod: Get<BlockNumberFor<Self>>;
 
+		/// Seconds after an epoch ends within which its re-keys and delivery are due.
+		/// Until then an accepted agreement waiting for the epoch stays open past its
+		/// deadline; after it, the agreement lapses: the epochs delivered are paid for
+		/// and the rest refunded.
+		#[pallet::constant]
+		type DeliveryGracePeriod: Get<u64>;
+
+		/// The chain's clock, which tells when an epoch has ended.
+		type UnixTime: UnixTime;
+
 		/// The most deadlines `on_idle` processes in one block.
 		#[pallet::constant]
 		type MaxExpiriesPerBlock: Get<u32>;
 
 		/// Weights of the calls, from the pallet's benchmarks.
 		type WeightInfo: WeightInfo;
+
+		/// What the benchmarks need of the runtime.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: BenchmarkHelper;
+	}
+
+	/// What the benchmarks need of the runtime beyond the pallet.
+	#[cfg(feature = "runtime-benchmarks")]
+	pub trait BenchmarkHelper {
+		/// Sets the clock `UnixTime` reads to `secs` seconds since the Unix epoch.
+		fn set_time(secs: u64);
 	}
 
 	/// Why the pallet holds funds.
@@ -307,11 +329,21 @@ pub mod pallet {
 			/// The last block for acceptance and delivery.
 			deadline: BlockNumberFor<T>,
 		},
-		/// The owner accepted a request and posted its re-keys.
+		/// The owner accepted a request and posted the re-keys of its first epochs
+		/// (all of them, or those that have ended for a subscription).
 		RequestAccepted {
 			/// The agreement's number.
 			id: AgreementId,
-			/// For each sensor of the agreement, one re-key per epoch.
+			/// For each sensor of the agreement, one re-key per epoch from the first.
+			rekeys: ReKeysOf<T>,
+		},
+		/// The owner posted the re-keys of further epochs of an accepted agreement.
+		ReKeysAdded {
+			/// The agreement's number.
+			id: AgreementId,
+			/// The epoch of each sensor's first re-key here.
+			first_epoch: u64,
+			/// For each sensor of the agreement, one re-key per epoch from `first_epoch`.
 			rekeys: ReKeysOf<T>,
 		},
 		/// The owner rejected a request; the requester was refunded.
@@ -328,16 +360,20 @@ pub mod pallet {
 			/// What was returned to the requester.
 			refunded: BalanceOf<T>,
 		},
-		/// The provider delivered the re-encrypted data.
+		/// The provider delivered the re-encrypted data of the epochs up to
+		/// `through_epoch`.
 		DataDelivered {
 			/// The agreement's number.
 			id: AgreementId,
+			/// The last epoch delivered; the manifest covers every epoch up to it.
+			through_epoch: u64,
 			/// Where the requester downloads it.
 			location: BoundedVec<u8, T::MaxLocationLen>,
 			/// The digest of the delivery's manifest.
 			digest: [u8; 32],
-			/// The last block for the requester's confirmation.
-			confirm_by: BlockNumberFor<T>,
+			/// The last block for the requester's confirmation, once the last epoch is
+			/// delivered; `None` while a subscription goes on.
+			confirm_by: Option<BlockNumberFor<T>>,
 		},
 		/// An agreement was settled: the escrow went to the owner and the provider.
 		AgreementSettled {
@@ -354,6 +390,29 @@ pub mod pallet {
 		AgreementExpired {
 			/// The agreement's number.
 			id: AgreementId,
+			/// What was returned to the requester.
+			refunded: BalanceOf<T>,
+		},
+		/// An accepted agreement reached its deadline while the epoch it waits for was
+		/// still open or within its grace period, and got more time.
+		DeadlineExtended {
+			/// The agreement's number.
+			id: AgreementId,
+			/// The new deadline.
+			deadline: BlockNumberFor<T>,
+		},
+		/// An agreement stopped partway: an epoch's re-keys or delivery did not come
+		/// within its grace period. The epochs delivered were paid for and the rest
+		/// refunded.
+		AgreementLapsed {
+			/// The agreement's number.
+			id: AgreementId,
+			/// How many epochs were delivered and paid for.
+			delivered_epochs: u32,
+			/// What the owner received.
+			owner_paid: BalanceOf<T>,
+			/// What the provider received.
+			provider_paid: BalanceOf<T>,
 			/// What was returned to the requester.
 			refunded: BalanceOf<T>,
 		},
@@ -426,8 +485,17 @@ pub mod pallet {
 		DeadlinePassed,
 		/// The agreement's deadline has not passed yet.
 		DeadlineNotReached,
-		/// The re-keys do not give exactly one re-key per sensor and epoch.
+		/// The re-keys do not give every sensor one re-key for each of the same run of
+		/// epochs within the agreement.
 		ReKeyCountMismatch,
+		/// Every epoch of the agreement has its re-keys already.
+		AllEpochsReKeyed,
+		/// The epoch is not part of the agreement.
+		EpochOutsideAgreement,
+		/// The epoch has no re-keys yet, so it cannot have been re-encrypted.
+		EpochNotReKeyed,
+		/// The epoch has been delivered already.
+		EpochDeliveredAlready,
 		/// A delivery location must not be empty.
 		EmptyLocation,
 	}
@@ -683,6 +751,9 @@ pub mod pallet {
 					sensors: sensors.clone(),
 					from_epoch,
 					to_epoch,
+					epoch_secs: head.epoch_secs,
+					rekeyed: 0,
+					delivered: 0,
 					price,
 					fee,
 					status: AgreementStatus::Requested,
@@ -704,10 +775,12 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Accept a request (owner only) with its re-keys: for each sensor of the
-		/// agreement, in the request's order, one re-key per epoch from the first to
-		/// the last. The re-keys are stored and published in the event, for the
-		/// provider to re-encrypt with.
+		/// Accept a request (owner only) with re-keys: for each sensor of the agreement,
+		/// in the request's order, one re-key per epoch from the first, for every epoch
+		/// or for a first run of them. The re-keys are stored and published in the
+		/// event, for the provider to re-encrypt with. A subscription, whose epochs
+		/// reach into the future, is accepted with the re-keys of the epochs that have
+		/// ended, and the rest follow with [`Pallet::add_rekeys`] as each ends.
 		#[pallet::call_index(7)]
 		#[pallet::weight(T::WeightInfo::accept_request(
 			rekeys.len() as u32,
@@ -726,13 +799,9 @@ pub mod pallet {
 				Error::<T>::AgreementNotPending
 			);
 			Self::ensure_before_deadline(&agreement)?;
-			let epochs = agreement.epochs();
-			ensure!(
-				rekeys.len() == agreement.sensors.len()
-					&& rekeys.iter().all(|per_sensor| per_sensor.len() as u64 == epochs),
-				Error::<T>::ReKeyCountMismatch
-			);
+			let run = Self::rekey_run(&agreement, &rekeys)?;
 			agreement.status = AgreementStatus::Accepted;
+			agreement.rekeyed = run;
 			Agreements::<T>::insert(id, agreement);
 			ReKeys::<T>::insert(id, rekeys.clone());
 			Self::deposit_event(Event::RequestAccepted { id, rekeys });
@@ -774,14 +843,17 @@ pub mod pallet {
 			Ok(Some(T::WeightInfo::cancel_request(sensors)).into())
 		}
 
-		/// Record the delivery of an accepted agreement (its provider only): where the
-		/// re-encrypted data is, and the digest of its manifest. The requester has
-		/// `ConfirmationPeriod` blocks to confirm; after that the escrow is released.
+		/// Record a delivery of an accepted agreement (its provider only): the epochs
+		/// up to `through_epoch` are re-encrypted, at `location`, listed by a manifest
+		/// with `digest`. Each delivery's manifest covers every epoch delivered so far.
+		/// Once the last epoch is delivered, the requester has `ConfirmationPeriod`
+		/// blocks to confirm; after that the escrow is released.
 		#[pallet::call_index(10)]
 		#[pallet::weight(T::WeightInfo::deliver())]
 		pub fn deliver(
 			origin: OriginFor<T>,
 			id: AgreementId,
+			through_epoch: u64,
 			location: BoundedVec<u8, T::MaxLocationLen>,
 			digest: [u8; 32],
 		) -> DispatchResult {
@@ -794,16 +866,39 @@ pub mod pallet {
 			);
 			Self::ensure_before_deadline(&agreement)?;
 			ensure!(!location.is_empty(), Error::<T>::EmptyLocation);
-			let confirm_by = frame_system::Pallet::<T>::block_number()
-				.checked_add(&T::ConfirmationPeriod::get())
+			ensure!(
+				(agreement.from_epoch..=agreement.to_epoch).contains(&through_epoch),
+				Error::<T>::EpochOutsideAgreement
+			);
+			// At most `MaxEpochsPerRequest`, a u32.
+			let count = (through_epoch - agreement.from_epoch)
+				.checked_add(1)
+				.and_then(|c| u32::try_from(c).ok())
 				.ok_or(ArithmeticError::Overflow)?;
-			Deadlines::<T>::remove(agreement.deadline, id);
-			Deadlines::<T>::insert(confirm_by, id, ());
-			agreement.status = AgreementStatus::Delivered;
-			agreement.deadline = confirm_by;
+			ensure!(count <= agreement.rekeyed, Error::<T>::EpochNotReKeyed);
+			ensure!(count > agreement.delivered, Error::<T>::EpochDeliveredAlready);
+			let confirm_by = if through_epoch == agreement.to_epoch {
+				let confirm_by = frame_system::Pallet::<T>::block_number()
+					.checked_add(&T::ConfirmationPeriod::get())
+					.ok_or(ArithmeticError::Overflow)?;
+				Deadlines::<T>::remove(agreement.deadline, id);
+				Deadlines::<T>::insert(confirm_by, id, ());
+				agreement.status = AgreementStatus::Delivered;
+				agreement.deadline = confirm_by;
+				Some(confirm_by)
+			} else {
+				None
+			};
+			agreement.delivered = count;
 			agreement.delivery = Some((location.clone(), digest));
 			Agreements::<T>::insert(id, agreement);
-			Self::deposit_event(Event::DataDelivered { id, location, digest, confirm_by });
+			Self::deposit_event(Event::DataDelivered {
+				id,
+				through_epoch,
+				location,
+				digest,
+				confirm_by,
+			});
 			Ok(())
 		}
 
@@ -826,8 +921,11 @@ pub mod pallet {
 		}
 
 		/// Process an agreement whose deadline has passed (anyone may call): a
-		/// requested or accepted agreement is refunded, a delivered one settled.
-		/// `on_idle` does the same in bounded work; this call needs no spare block.
+		/// requested agreement is refunded, a delivered one settled. An accepted one
+		/// waiting for an epoch that has not ended, or is within its grace period, gets
+		/// `DeliveryPeriod` more blocks; otherwise it lapses: the epochs delivered are
+		/// paid for and the rest refunded. `on_idle` does the same in bounded work;
+		/// this call needs no spare block.
 		#[pallet::call_index(12)]
 		#[pallet::weight(T::WeightInfo::expire(T::MaxSensorsPerRequest::get()))]
 		pub fn expire(origin: OriginFor<T>, id: AgreementId) -> DispatchResultWithPostInfo {
@@ -840,6 +938,59 @@ pub mod pallet {
 			let sensors = agreement.sensors.len() as u32;
 			Self::process_deadline(id, agreement)?;
 			Ok(Some(T::WeightInfo::expire(sensors)).into())
+		}
+
+		/// Post the re-keys of further epochs of an accepted agreement (owner only):
+		/// for each sensor, in the agreement's order, one re-key per epoch from the
+		/// first epoch without one. A subscription's owner calls this as each epoch
+		/// ends.
+		#[pallet::call_index(13)]
+		#[pallet::weight(T::WeightInfo::add_rekeys(
+			rekeys.len() as u32,
+			rekeys.first().map_or(0, |r| r.len() as u32),
+		))]
+		pub fn add_rekeys(
+			origin: OriginFor<T>,
+			id: AgreementId,
+			rekeys: ReKeysOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut agreement = Agreements::<T>::get(id).ok_or(Error::<T>::UnknownAgreement)?;
+			ensure!(agreement.owner == who, Error::<T>::NotAgreementOwner);
+			ensure!(
+				agreement.status == AgreementStatus::Accepted,
+				Error::<T>::AgreementNotAccepted
+			);
+			Self::ensure_before_deadline(&agreement)?;
+			ensure!(
+				u64::from(agreement.rekeyed) < agreement.epochs(),
+				Error::<T>::AllEpochsReKeyed
+			);
+			let run = Self::rekey_run(&agreement, &rekeys)?;
+			ensure!(run > 0, Error::<T>::ReKeyCountMismatch);
+			let mut stored = ReKeys::<T>::get(id).unwrap_or_default();
+			if stored.is_empty() {
+				for _ in 0..agreement.sensors.len() {
+					stored
+						.try_push(Default::default())
+						.map_err(|_| Error::<T>::ReKeyCountMismatch)?;
+				}
+			}
+			for (have, more) in stored.iter_mut().zip(rekeys.iter()) {
+				for rk in more {
+					have.try_push(*rk).map_err(|_| Error::<T>::ReKeyCountMismatch)?;
+				}
+			}
+			let first_epoch = agreement
+				.from_epoch
+				.checked_add(u64::from(agreement.rekeyed))
+				.ok_or(ArithmeticError::Overflow)?;
+			agreement.rekeyed =
+				agreement.rekeyed.checked_add(run).ok_or(ArithmeticError::Overflow)?;
+			Agreements::<T>::insert(id, agreement);
+			ReKeys::<T>::insert(id, stored);
+			Self::deposit_event(Event::ReKeysAdded { id, first_epoch, rekeys });
+			Ok(())
 		}
 	}
 
@@ -881,6 +1032,22 @@ pub mod pallet {
 			Ok(())
 		}
 
+		/// Checks that `rekeys` give every sensor of `agreement` a re-key for each of the
+		/// same run of epochs, following those it has and within the agreement, and
+		/// returns the run's length.
+		fn rekey_run(agreement: &Agreement<T>, rekeys: &ReKeysOf<T>) -> Result<u32, DispatchError> {
+			let run = rekeys.first().map_or(0, |r| r.len());
+			let room = agreement.epochs().saturating_sub(u64::from(agreement.rekeyed));
+			ensure!(
+				rekeys.len() == agreement.sensors.len()
+					&& rekeys.iter().all(|per_sensor| per_sensor.len() == run)
+					&& run as u64 <= room,
+				Error::<T>::ReKeyCountMismatch
+			);
+			// At most `MaxEpochsPerRequest`, a u32.
+			Ok(run as u32)
+		}
+
 		/// Forgets an agreement: its record, re-keys and deadline, and its sensors'
 		/// open-agreement counts.
 		fn close(id: AgreementId, agreement: &Agreement<T>) {
@@ -908,26 +1075,30 @@ pub mod pallet {
 			Ok(refunded)
 		}
 
+		/// Pays `amount` of the requester's escrow to `to`.
+		fn pay(
+			agreement: &Agreement<T>,
+			to: &T::AccountId,
+			amount: BalanceOf<T>,
+		) -> Result<BalanceOf<T>, DispatchError> {
+			if amount.is_zero() {
+				return Ok(amount);
+			}
+			T::Currency::transfer_on_hold(
+				&HoldReason::Escrow.into(),
+				&agreement.requester,
+				to,
+				amount,
+				Precision::Exact,
+				Restriction::Free,
+				Fortitude::Polite,
+			)
+		}
+
 		/// Pays the owner and the provider from escrow and closes the agreement.
 		fn settle(id: AgreementId, agreement: Agreement<T>, confirmed: bool) -> DispatchResult {
-			let reason = HoldReason::Escrow.into();
-			let pay =
-				|to: &T::AccountId, amount: BalanceOf<T>| -> Result<BalanceOf<T>, DispatchError> {
-					if amount.is_zero() {
-						return Ok(amount);
-					}
-					T::Currency::transfer_on_hold(
-						&reason,
-						&agreement.requester,
-						to,
-						amount,
-						Precision::Exact,
-						Restriction::Free,
-						Fortitude::Polite,
-					)
-				};
-			let owner_paid = pay(&agreement.owner, agreement.price)?;
-			let provider_paid = pay(&agreement.provider, agreement.fee)?;
+			let owner_paid = Self::pay(&agreement, &agreement.owner, agreement.price)?;
+			let provider_paid = Self::pay(&agreement, &agreement.provider, agreement.fee)?;
 			Self::close(id, &agreement);
 			Self::deposit_event(Event::AgreementSettled {
 				id,
@@ -938,9 +1109,67 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// The work of a passed deadline: refund before delivery, settle after.
-		fn process_deadline(id: AgreementId, agreement: Agreement<T>) -> DispatchResult {
+		/// Pays the owner and the provider for the epochs delivered, refunds the rest
+		/// and closes the agreement.
+		fn lapse(id: AgreementId, agreement: Agreement<T>) -> DispatchResult {
+			let epochs: BalanceOf<T> =
+				agreement.epochs().try_into().map_err(|_| ArithmeticError::Overflow)?;
+			let delivered: BalanceOf<T> = agreement.delivered.into();
+			// Price and fee are sums of per-epoch amounts times the epochs: exact.
+			let share = |total: BalanceOf<T>| {
+				total
+					.checked_div(&epochs)
+					.and_then(|per_epoch| per_epoch.checked_mul(&delivered))
+					.ok_or(ArithmeticError::Overflow)
+			};
+			let owner_due = share(agreement.price)?;
+			let provider_due = share(agreement.fee)?;
+			let owner_paid = Self::pay(&agreement, &agreement.owner, owner_due)?;
+			let provider_paid = Self::pay(&agreement, &agreement.provider, provider_due)?;
+			let refunded = T::Currency::release(
+				&HoldReason::Escrow.into(),
+				&agreement.requester,
+				agreement.escrow().saturating_sub(owner_paid).saturating_sub(provider_paid),
+				Precision::BestEffort,
+			)?;
+			Self::close(id, &agreement);
+			Self::deposit_event(Event::AgreementLapsed {
+				id,
+				delivered_epochs: agreement.delivered,
+				owner_paid,
+				provider_paid,
+				refunded,
+			});
+			Ok(())
+		}
+
+		/// Whether `agreement`, accepted, waits for an epoch that has not ended or is
+		/// within its grace period.
+		fn awaits_open_epoch(agreement: &Agreement<T>) -> bool {
+			agreement.awaited_epoch().is_some_and(|epoch| {
+				let due =
+					agreement.epoch_end_secs(epoch).saturating_add(T::DeliveryGracePeriod::get());
+				T::UnixTime::now().as_secs() < due
+			})
+		}
+
+		/// The work of a passed deadline: refund before acceptance, give an accepted
+		/// agreement more time while the epoch it waits for is open, else pay for what
+		/// was delivered and refund the rest; settle after the last delivery.
+		fn process_deadline(id: AgreementId, mut agreement: Agreement<T>) -> DispatchResult {
 			match agreement.status {
+				AgreementStatus::Accepted if Self::awaits_open_epoch(&agreement) => {
+					let deadline = frame_system::Pallet::<T>::block_number()
+						.checked_add(&T::DeliveryPeriod::get())
+						.ok_or(ArithmeticError::Overflow)?;
+					Deadlines::<T>::remove(agreement.deadline, id);
+					Deadlines::<T>::insert(deadline, id, ());
+					agreement.deadline = deadline;
+					Agreements::<T>::insert(id, agreement);
+					Self::deposit_event(Event::DeadlineExtended { id, deadline });
+					Ok(())
+				},
+				AgreementStatus::Accepted if agreement.delivered > 0 => Self::lapse(id, agreement),
 				AgreementStatus::Requested | AgreementStatus::Accepted => {
 					let refunded = Self::refund(id, agreement)?;
 					Self::deposit_event(Event::AgreementExpired { id, refunded });

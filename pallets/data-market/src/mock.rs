@@ -3,7 +3,10 @@
 
 use crate as pallet_data_market;
 use cbpre::{CaSecretKey, Identity, KeyRequest, SecretKey};
-use frame_support::{derive_impl, parameter_types, traits::ConstU32};
+use frame_support::{
+	derive_impl, parameter_types,
+	traits::{ConstU32, ConstU64},
+};
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use sp_runtime::BuildStorage;
 
@@ -52,7 +55,15 @@ impl pallet_balances::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 }
 
+/// The clock's time at the start of every test.
+pub const START_SECS: u64 = 1_000_000;
+/// Seconds after an epoch ends within which its re-keys and delivery are due.
+pub const GRACE_SECS: u64 = 60;
+
 parameter_types! {
+	/// The test chain's clock, in seconds since the Unix epoch: far past every epoch
+	/// of the tests unless a test sets it.
+	pub static NowSecs: u64 = START_SECS;
 	pub const Deposit: Balance = DEPOSIT;
 	pub const DeliveryPeriod: u64 = 10;
 	pub const ConfirmationPeriod: u64 = 20;
@@ -71,8 +82,28 @@ impl pallet_data_market::Config for Test {
 	type MaxLocationLen = ConstU32<64>;
 	type DeliveryPeriod = DeliveryPeriod;
 	type ConfirmationPeriod = ConfirmationPeriod;
+	type DeliveryGracePeriod = ConstU64<GRACE_SECS>;
+	type UnixTime = Clock;
 	type MaxExpiriesPerBlock = ConstU32<3>;
 	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = Clock;
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_data_market::BenchmarkHelper for Clock {
+	fn set_time(secs: u64) {
+		NowSecs::set(secs);
+	}
+}
+
+/// The test chain's clock: [`NowSecs`].
+pub struct Clock;
+
+impl frame_support::traits::UnixTime for Clock {
+	fn now() -> core::time::Duration {
+		core::time::Duration::from_secs(NowSecs::get())
+	}
 }
 
 /// The test chain's CA: the published dev CA.
@@ -90,6 +121,7 @@ pub fn certify(id: &[u8]) -> SecretKey {
 }
 
 pub fn new_test_ext() -> sp_io::TestExternalities {
+	NowSecs::set(START_SECS);
 	let mut t = frame_system::GenesisConfig::<Test>::default().build_storage().expect("storage");
 	pallet_balances::GenesisConfig::<Test> {
 		balances: vec![

@@ -128,7 +128,13 @@ fn accepted_agreement() -> (SecretKey, SecretKey, AgreementId) {
 
 fn delivered_agreement() -> AgreementId {
 	let (_, _, a) = accepted_agreement();
-	assert_ok!(DataMarket::deliver(RuntimeOrigin::signed(PROVIDER), a, bounded(b"/d/0"), [7; 32]));
+	assert_ok!(DataMarket::deliver(
+		RuntimeOrigin::signed(PROVIDER),
+		a,
+		12,
+		bounded(b"/d/0"),
+		[7; 32]
+	));
 	a
 }
 
@@ -747,17 +753,15 @@ mod acceptance {
 	}
 
 	#[test]
-	fn the_rekeys_must_cover_every_sensor_and_epoch_exactly() {
+	fn the_rekeys_must_give_every_sensor_the_same_run_of_epochs_within_the_agreement() {
 		new_test_ext().execute_with(|| {
 			let s1 = register_sensor_for(OWNER, b"s1", PRICE);
 			let s2 = register_sensor_for(OWNER, b"s2", PRICE);
 			let user = register_user(REQUESTER, b"bob");
 			let a = request(&[b"s1", b"s2"], 0, 2);
-			for wrong in [
-				rekeys(&[&s1], &user, 0, 2),
-				rekeys(&[&s1, &s2], &user, 0, 1),
-				rekeys(&[&s1, &s2], &user, 0, 3),
-			] {
+			let mut uneven = rekeys(&[&s1, &s2], &user, 0, 2);
+			uneven[1].pop();
+			for wrong in [rekeys(&[&s1], &user, 0, 2), rekeys(&[&s1, &s2], &user, 0, 3), uneven] {
 				assert_noop!(
 					DataMarket::accept_request(RuntimeOrigin::signed(OWNER), a, wrong),
 					Error::<Test>::ReKeyCountMismatch
@@ -856,6 +860,7 @@ mod delivery {
 			assert_ok!(DataMarket::deliver(
 				RuntimeOrigin::signed(PROVIDER),
 				a,
+				12,
 				bounded(b"/deliveries/0"),
 				[7; 32]
 			));
@@ -868,9 +873,10 @@ mod delivery {
 			System::assert_last_event(
 				Event::DataDelivered {
 					id: a,
+					through_epoch: 12,
 					location: bounded(b"/deliveries/0"),
 					digest: [7; 32],
-					confirm_by: 25,
+					confirm_by: Some(25),
 				}
 				.into(),
 			);
@@ -882,7 +888,7 @@ mod delivery {
 		new_test_ext().execute_with(|| {
 			let (_, _, a) = accepted_agreement();
 			assert_noop!(
-				DataMarket::deliver(RuntimeOrigin::signed(OTHER), a, bounded(b"/d"), [0; 32]),
+				DataMarket::deliver(RuntimeOrigin::signed(OTHER), a, 12, bounded(b"/d"), [0; 32]),
 				Error::<Test>::NotProvider
 			);
 		});
@@ -895,7 +901,7 @@ mod delivery {
 			register_user(REQUESTER, b"bob");
 			let a = request(&[b"s1"], 0, 0);
 			assert_noop!(
-				DataMarket::deliver(RuntimeOrigin::signed(PROVIDER), a, bounded(b"/d"), [0; 32]),
+				DataMarket::deliver(RuntimeOrigin::signed(PROVIDER), a, 0, bounded(b"/d"), [0; 32]),
 				Error::<Test>::AgreementNotAccepted
 			);
 		});
@@ -906,7 +912,7 @@ mod delivery {
 		new_test_ext().execute_with(|| {
 			let (_, _, a) = accepted_agreement();
 			assert_noop!(
-				DataMarket::deliver(RuntimeOrigin::signed(PROVIDER), a, bounded(b""), [0; 32]),
+				DataMarket::deliver(RuntimeOrigin::signed(PROVIDER), a, 12, bounded(b""), [0; 32]),
 				Error::<Test>::EmptyLocation
 			);
 		});
@@ -918,7 +924,13 @@ mod delivery {
 			let (_, _, a) = accepted_agreement();
 			System::set_block_number(12);
 			assert_noop!(
-				DataMarket::deliver(RuntimeOrigin::signed(PROVIDER), a, bounded(b"/d"), [0; 32]),
+				DataMarket::deliver(
+					RuntimeOrigin::signed(PROVIDER),
+					a,
+					12,
+					bounded(b"/d"),
+					[0; 32]
+				),
 				Error::<Test>::DeadlinePassed
 			);
 		});
@@ -965,6 +977,7 @@ mod delivery {
 			assert_ok!(DataMarket::deliver(
 				RuntimeOrigin::signed(PROVIDER),
 				a,
+				12,
 				bounded(b"/d"),
 				[0; 32]
 			));
@@ -1072,20 +1085,345 @@ mod deadlines {
 	}
 }
 
+mod subscriptions {
+	use super::*;
+
+	/// When epoch `t` of the test sensors ends.
+	fn end_of(epoch: u64) -> u64 {
+		(epoch + 1) * EPOCH_SECS
+	}
+
+	/// A subscription to epochs 10..=12 of "s1", accepted while epoch 10 has ended and
+	/// 11 has not, with the re-keys of epoch 10 only.
+	fn subscription() -> (SecretKey, SecretKey, AgreementId) {
+		NowSecs::set(end_of(10) + 1);
+		let sensor = register_sensor_for(OWNER, b"s1", PRICE);
+		let user = register_user(REQUESTER, b"bob");
+		let a = request(&[b"s1"], 10, 12);
+		assert_ok!(DataMarket::accept_request(
+			RuntimeOrigin::signed(OWNER),
+			a,
+			rekeys(&[&sensor], &user, 10, 10)
+		));
+		(sensor, user, a)
+	}
+
+	fn deliver_through(a: AgreementId, epoch: u64) -> DispatchResult {
+		DataMarket::deliver(
+			RuntimeOrigin::signed(PROVIDER),
+			a,
+			epoch,
+			bounded(b"/d"),
+			[epoch as u8; 32],
+		)
+	}
+
+	#[test]
+	fn a_subscription_is_accepted_with_the_rekeys_of_the_epochs_that_have_ended() {
+		new_test_ext().execute_with(|| {
+			let (sensor, user, a) = subscription();
+			let agreement = Agreements::<Test>::get(a).expect("open");
+			assert_eq!(agreement.status, AgreementStatus::Accepted);
+			assert_eq!((agreement.rekeyed, agreement.delivered), (1, 0));
+			let keys = rekeys(&[&sensor], &user, 10, 10);
+			assert_eq!(ReKeys::<Test>::get(a), Some(keys.clone()));
+			System::assert_last_event(Event::RequestAccepted { id: a, rekeys: keys }.into());
+		});
+	}
+
+	#[test]
+	fn a_subscription_may_be_accepted_before_any_of_its_epochs_has_ended() {
+		new_test_ext().execute_with(|| {
+			NowSecs::set(0);
+			let sensor = register_sensor_for(OWNER, b"s1", PRICE);
+			let user = register_user(REQUESTER, b"bob");
+			let a = request(&[b"s1"], 10, 12);
+			assert_ok!(DataMarket::accept_request(
+				RuntimeOrigin::signed(OWNER),
+				a,
+				rekeys(&[&sensor], &user, 10, 9)
+			));
+			assert_eq!(Agreements::<Test>::get(a).expect("open").rekeyed, 0);
+			assert_ok!(DataMarket::add_rekeys(
+				RuntimeOrigin::signed(OWNER),
+				a,
+				rekeys(&[&sensor], &user, 10, 10)
+			));
+			assert_eq!(ReKeys::<Test>::get(a), Some(rekeys(&[&sensor], &user, 10, 10)));
+		});
+	}
+
+	#[test]
+	fn the_owner_adds_the_rekeys_of_each_epoch_as_it_ends() {
+		new_test_ext().execute_with(|| {
+			let (sensor, user, a) = subscription();
+			NowSecs::set(end_of(11));
+			let keys = rekeys(&[&sensor], &user, 11, 11);
+			assert_ok!(DataMarket::add_rekeys(RuntimeOrigin::signed(OWNER), a, keys.clone()));
+			System::assert_last_event(
+				Event::ReKeysAdded { id: a, first_epoch: 11, rekeys: keys }.into(),
+			);
+			NowSecs::set(end_of(12));
+			let keys = rekeys(&[&sensor], &user, 12, 12);
+			assert_ok!(DataMarket::add_rekeys(RuntimeOrigin::signed(OWNER), a, keys.clone()));
+			System::assert_last_event(
+				Event::ReKeysAdded { id: a, first_epoch: 12, rekeys: keys }.into(),
+			);
+			assert_eq!(ReKeys::<Test>::get(a), Some(rekeys(&[&sensor], &user, 10, 12)));
+			assert_eq!(Agreements::<Test>::get(a).expect("open").rekeyed, 3);
+		});
+	}
+
+	#[test]
+	fn only_the_owner_adds_rekeys_and_only_to_an_accepted_agreement() {
+		new_test_ext().execute_with(|| {
+			let (sensor, user, a) = subscription();
+			let keys = rekeys(&[&sensor], &user, 11, 11);
+			assert_noop!(
+				DataMarket::add_rekeys(RuntimeOrigin::signed(OTHER), a, keys.clone()),
+				Error::<Test>::NotAgreementOwner
+			);
+			assert_noop!(
+				DataMarket::add_rekeys(RuntimeOrigin::signed(OWNER), 42, keys.clone()),
+				Error::<Test>::UnknownAgreement
+			);
+			let pending = request(&[b"s1"], 20, 21);
+			assert_noop!(
+				DataMarket::add_rekeys(RuntimeOrigin::signed(OWNER), pending, keys),
+				Error::<Test>::AgreementNotAccepted
+			);
+		});
+	}
+
+	#[test]
+	fn added_rekeys_must_be_a_run_of_epochs_for_every_sensor_within_the_agreement() {
+		new_test_ext().execute_with(|| {
+			let (sensor, user, a) = subscription();
+			let other = certify(b"s2");
+			for wrong in [
+				rekeys(&[&sensor], &user, 11, 10),
+				rekeys(&[&sensor], &user, 11, 13),
+				rekeys(&[&sensor, &other], &user, 11, 11),
+			] {
+				assert_noop!(
+					DataMarket::add_rekeys(RuntimeOrigin::signed(OWNER), a, wrong),
+					Error::<Test>::ReKeyCountMismatch
+				);
+			}
+		});
+	}
+
+	#[test]
+	fn no_rekeys_are_added_once_every_epoch_has_them() {
+		new_test_ext().execute_with(|| {
+			let (sensor, user, a) = accepted_agreement();
+			assert_noop!(
+				DataMarket::add_rekeys(
+					RuntimeOrigin::signed(OWNER),
+					a,
+					rekeys(&[&sensor], &user, 13, 13)
+				),
+				Error::<Test>::AllEpochsReKeyed
+			);
+		});
+	}
+
+	#[test]
+	fn no_rekeys_are_added_after_the_deadline() {
+		new_test_ext().execute_with(|| {
+			let (sensor, user, a) = subscription();
+			System::set_block_number(12);
+			assert_noop!(
+				DataMarket::add_rekeys(
+					RuntimeOrigin::signed(OWNER),
+					a,
+					rekeys(&[&sensor], &user, 11, 11)
+				),
+				Error::<Test>::DeadlinePassed
+			);
+		});
+	}
+
+	#[test]
+	fn the_provider_delivers_epoch_by_epoch_and_the_last_delivery_asks_for_confirmation() {
+		new_test_ext().execute_with(|| {
+			let (sensor, user, a) = subscription();
+			assert_ok!(deliver_through(a, 10));
+			let agreement = Agreements::<Test>::get(a).expect("open");
+			assert_eq!(agreement.status, AgreementStatus::Accepted);
+			assert_eq!(agreement.delivered, 1);
+			assert_eq!(agreement.delivery, Some((bounded(b"/d"), [10; 32])));
+			System::assert_last_event(
+				Event::DataDelivered {
+					id: a,
+					through_epoch: 10,
+					location: bounded(b"/d"),
+					digest: [10; 32],
+					confirm_by: None,
+				}
+				.into(),
+			);
+			assert_noop!(
+				DataMarket::confirm(RuntimeOrigin::signed(REQUESTER), a),
+				Error::<Test>::AgreementNotDelivered
+			);
+			assert_ok!(DataMarket::add_rekeys(
+				RuntimeOrigin::signed(OWNER),
+				a,
+				rekeys(&[&sensor], &user, 11, 12)
+			));
+			System::set_block_number(4);
+			assert_ok!(deliver_through(a, 12));
+			let agreement = Agreements::<Test>::get(a).expect("open");
+			assert_eq!(agreement.status, AgreementStatus::Delivered);
+			assert_eq!((agreement.delivered, agreement.deadline), (3, 24));
+			System::assert_last_event(
+				Event::DataDelivered {
+					id: a,
+					through_epoch: 12,
+					location: bounded(b"/d"),
+					digest: [12; 32],
+					confirm_by: Some(24),
+				}
+				.into(),
+			);
+			assert_ok!(DataMarket::confirm(RuntimeOrigin::signed(REQUESTER), a));
+			System::assert_last_event(
+				Event::AgreementSettled {
+					id: a,
+					owner_paid: 15,
+					provider_paid: 6,
+					confirmed: true,
+				}
+				.into(),
+			);
+		});
+	}
+
+	#[test]
+	fn a_delivery_covers_only_epochs_of_the_agreement() {
+		new_test_ext().execute_with(|| {
+			let (_, _, a) = subscription();
+			for outside in [9, 13] {
+				assert_noop!(deliver_through(a, outside), Error::<Test>::EpochOutsideAgreement);
+			}
+		});
+	}
+
+	#[test]
+	fn an_epoch_without_rekeys_cannot_be_delivered() {
+		new_test_ext().execute_with(|| {
+			let (_, _, a) = subscription();
+			assert_noop!(deliver_through(a, 11), Error::<Test>::EpochNotReKeyed);
+		});
+	}
+
+	#[test]
+	fn an_epoch_is_delivered_once() {
+		new_test_ext().execute_with(|| {
+			let (_, _, a) = subscription();
+			assert_ok!(deliver_through(a, 10));
+			assert_noop!(deliver_through(a, 10), Error::<Test>::EpochDeliveredAlready);
+		});
+	}
+
+	#[test]
+	fn a_subscription_waiting_for_an_open_epoch_gets_more_time_at_its_deadline() {
+		new_test_ext().execute_with(|| {
+			let (_, _, a) = subscription();
+			assert_ok!(deliver_through(a, 10));
+			// Block 12 is past the deadline (11); epoch 11 is still being recorded.
+			System::set_block_number(12);
+			assert_ok!(DataMarket::expire(RuntimeOrigin::signed(OTHER), a));
+			let agreement = Agreements::<Test>::get(a).expect("still open");
+			assert_eq!(agreement.deadline, 22);
+			assert!(Deadlines::<Test>::contains_key(22, a));
+			assert!(!Deadlines::<Test>::contains_key(11, a));
+			assert_eq!(escrow_held(REQUESTER), 21);
+			System::assert_last_event(Event::DeadlineExtended { id: a, deadline: 22 }.into());
+		});
+	}
+
+	#[test]
+	fn an_epoch_that_has_ended_is_waited_for_until_its_grace_period_ends() {
+		new_test_ext().execute_with(|| {
+			let (_, _, a) = subscription();
+			assert_ok!(deliver_through(a, 10));
+			NowSecs::set(end_of(11) + GRACE_SECS - 1);
+			System::set_block_number(12);
+			DataMarket::on_idle(12, Weight::MAX);
+			System::assert_last_event(Event::DeadlineExtended { id: a, deadline: 22 }.into());
+			assert!(Agreements::<Test>::contains_key(a));
+		});
+	}
+
+	#[test]
+	fn a_subscription_that_stalls_lapses_paying_for_what_was_delivered() {
+		new_test_ext().execute_with(|| {
+			let (_, _, a) = subscription();
+			assert_ok!(deliver_through(a, 10));
+			let (owner, provider, requester) = (
+				Balances::total_balance(&OWNER),
+				Balances::total_balance(&PROVIDER),
+				Balances::total_balance(&REQUESTER),
+			);
+			NowSecs::set(end_of(11) + GRACE_SECS);
+			System::set_block_number(12);
+			DataMarket::on_idle(12, Weight::MAX);
+			assert!(!Agreements::<Test>::contains_key(a));
+			assert!(!ReKeys::<Test>::contains_key(a));
+			assert_eq!(Balances::total_balance(&OWNER), owner + 5);
+			assert_eq!(Balances::total_balance(&PROVIDER), provider + 2);
+			assert_eq!(Balances::total_balance(&REQUESTER), requester - 7);
+			assert_eq!(escrow_held(REQUESTER), 0);
+			assert_eq!(Sensors::<Test>::get(id(b"s1")).expect("s1").open_agreements, 0);
+			System::assert_last_event(
+				Event::AgreementLapsed {
+					id: a,
+					delivered_epochs: 1,
+					owner_paid: 5,
+					provider_paid: 2,
+					refunded: 14,
+				}
+				.into(),
+			);
+		});
+	}
+
+	#[test]
+	fn a_subscription_with_nothing_delivered_expires_with_a_full_refund_after_the_grace() {
+		new_test_ext().execute_with(|| {
+			let (_, _, a) = subscription();
+			NowSecs::set(end_of(10) + GRACE_SECS);
+			System::set_block_number(12);
+			assert_ok!(DataMarket::expire(RuntimeOrigin::signed(OTHER), a));
+			System::assert_last_event(Event::AgreementExpired { id: a, refunded: 21 }.into());
+		});
+	}
+}
+
 mod invariants {
 	use super::*;
 	use proptest::prelude::*;
 
 	#[derive(Clone, Debug)]
 	enum Step {
-		Request { from: u64, len: u64, two: bool },
-		Accept(usize),
+		Request {
+			from: u64,
+			len: u64,
+			two: bool,
+		},
+		/// Accept with the re-keys of at most this many epochs.
+		Accept(usize, u64),
+		AddReKeys(usize, u64),
 		Reject(usize),
 		Cancel(usize),
 		Deliver(usize),
 		Confirm(usize),
 		Expire(usize),
 		Advance(u64),
+		/// Move the clock to the end of this epoch.
+		Clock(u64),
 		Idle,
 	}
 
@@ -1096,13 +1434,15 @@ mod invariants {
 				len,
 				two
 			}),
-			(0usize..8).prop_map(Step::Accept),
+			(0usize..8, 1u64..4).prop_map(|(i, n)| Step::Accept(i, n)),
+			(0usize..8, 0u64..4).prop_map(|(i, n)| Step::AddReKeys(i, n)),
 			(0usize..8).prop_map(Step::Reject),
 			(0usize..8).prop_map(Step::Cancel),
 			(0usize..8).prop_map(Step::Deliver),
 			(0usize..8).prop_map(Step::Confirm),
 			(0usize..8).prop_map(Step::Expire),
 			(1u64..15).prop_map(Step::Advance),
+			(0u64..25).prop_map(Step::Clock),
 			Just(Step::Idle),
 		]
 	}
@@ -1142,22 +1482,39 @@ mod invariants {
 							DataMarket::request_data(
 								RuntimeOrigin::signed(who), sensors(names), from, from + len - 1, 1_000)
 						},
-						Step::Accept(i) => {
+						Step::Accept(i, n) | Step::AddReKeys(i, n) => {
 							let a = pick(i);
 							let Some(ag) = Agreements::<Test>::get(a) else { continue };
 							let user = if ag.requester == REQUESTER { &bob } else { &carol };
 							let keys: Vec<&SecretKey> = ag.sensors.iter()
 								.map(|s| if s[..] == b"s1"[..] { &s1 } else { &s2 }).collect();
-							DataMarket::accept_request(
-								RuntimeOrigin::signed(OWNER), a, rekeys(&keys, user, ag.from_epoch, ag.to_epoch))
+							let first = ag.from_epoch + u64::from(ag.rekeyed);
+							let keys = match n {
+								0 => rekeys(&keys, user, 1, 0),
+								n => rekeys(&keys, user, first, (first + n).min(ag.to_epoch + 1) - 1),
+							};
+							if matches!(step, Step::Accept(..)) {
+								DataMarket::accept_request(RuntimeOrigin::signed(OWNER), a, keys)
+							} else {
+								DataMarket::add_rekeys(RuntimeOrigin::signed(OWNER), a, keys)
+							}
 						},
 						Step::Reject(i) => DataMarket::reject_request(RuntimeOrigin::signed(who), pick(i)).map(|_| ()).map_err(|e| e.error),
 						Step::Cancel(i) => DataMarket::cancel_request(RuntimeOrigin::signed(who), pick(i)).map(|_| ()).map_err(|e| e.error),
-						Step::Deliver(i) => DataMarket::deliver(RuntimeOrigin::signed(PROVIDER), pick(i), bounded(b"/d"), [1; 32]),
+						Step::Deliver(i) => {
+							let a = pick(i);
+							let through = Agreements::<Test>::get(a)
+								.map_or(0, |ag| (ag.from_epoch + u64::from(ag.rekeyed)).saturating_sub(1));
+							DataMarket::deliver(RuntimeOrigin::signed(PROVIDER), a, through, bounded(b"/d"), [1; 32])
+						},
 						Step::Confirm(i) => DataMarket::confirm(RuntimeOrigin::signed(who), pick(i)).map(|_| ()).map_err(|e| e.error),
 						Step::Expire(i) => DataMarket::expire(RuntimeOrigin::signed(who), pick(i)).map(|_| ()).map_err(|e| e.error),
 						Step::Advance(n) => {
 							System::set_block_number(System::block_number() + n);
+							Ok(())
+						},
+						Step::Clock(epoch) => {
+							NowSecs::set((epoch + 1) * EPOCH_SECS);
 							Ok(())
 						},
 						Step::Idle => {

@@ -101,9 +101,10 @@ pub struct ProviderInfo<T: Config> {
 pub enum AgreementStatus {
 	/// Requested and paid into escrow; waiting for the owner.
 	Requested,
-	/// Accepted with its re-keys; waiting for the provider's delivery.
+	/// Accepted; re-keys and deliveries come epoch by epoch until the last epoch is
+	/// delivered (a request that reaches into the future is a subscription).
 	Accepted,
-	/// Delivered; waiting for the requester's confirmation.
+	/// Every epoch delivered; waiting for the requester's confirmation.
 	Delivered,
 }
 
@@ -133,17 +134,27 @@ pub struct Agreement<T: Config> {
 	pub from_epoch: u64,
 	/// The last epoch of data (inclusive).
 	pub to_epoch: u64,
+	/// The sensors' epoch length in seconds: epoch `t` covers
+	/// `[t * epoch_secs, (t + 1) * epoch_secs)` seconds since the Unix epoch.
+	pub epoch_secs: u64,
+	/// How many epochs, from the first, have their re-keys on chain.
+	pub rekeyed: u32,
+	/// How many epochs, from the first, are delivered.
+	pub delivered: u32,
 	/// What the owner receives: sensors × epochs × price per epoch.
 	pub price: BalanceOf<T>,
 	/// What the provider receives: sensors × epochs × fee per epoch.
 	pub fee: BalanceOf<T>,
 	/// Where the agreement stands.
 	pub status: AgreementStatus,
-	/// The last block for the next step: acceptance and delivery while requested or
-	/// accepted (after it, the requester is refunded); confirmation once delivered
-	/// (after it, the escrow is released to owner and provider).
+	/// The last block for the next step: acceptance while requested (after it, the
+	/// requester is refunded); the next epoch's re-keys and delivery while accepted
+	/// (after it, unless that epoch has not ended yet, what was delivered is paid and
+	/// the rest refunded); confirmation once delivered (after it, the escrow is
+	/// released to owner and provider).
 	pub deadline: BlockNumberFor<T>,
-	/// Where the delivery is and the digest of its manifest, once delivered.
+	/// Where the latest delivery is and the digest of its manifest, which covers
+	/// every epoch delivered so far.
 	pub delivery: Option<Delivery<T>>,
 }
 
@@ -151,6 +162,17 @@ impl<T: Config> Agreement<T> {
 	/// How many epochs the agreement covers.
 	pub fn epochs(&self) -> u64 {
 		self.to_epoch.saturating_sub(self.from_epoch).saturating_add(1)
+	}
+
+	/// The first epoch not yet delivered, if any.
+	pub fn awaited_epoch(&self) -> Option<u64> {
+		let next = self.from_epoch.checked_add(u64::from(self.delivered))?;
+		(next <= self.to_epoch).then_some(next)
+	}
+
+	/// When `epoch` ends, in seconds since the Unix epoch.
+	pub fn epoch_end_secs(&self, epoch: u64) -> u64 {
+		epoch.saturating_add(1).saturating_mul(self.epoch_secs)
 	}
 
 	/// What the requester holds in escrow for it.

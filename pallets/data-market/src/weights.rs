@@ -50,6 +50,7 @@ pub trait WeightInfo {
 	fn confirm(s: u32, ) -> Weight;
 	fn expire(s: u32, ) -> Weight;
 	fn deadline_step() -> Weight;
+	fn add_rekeys(s: u32, e: u32, ) -> Weight;
 }
 
 /// Weights measured on the SensorShare reference machine, with the runtime's
@@ -305,6 +306,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
+	fn add_rekeys(s: u32, e: u32, ) -> Weight {
+		Weight::from_parts(24_176_000, 4978)
+			.saturating_add(Weight::from_parts(3_149_857, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(155_415, 0).saturating_mul(e.into()))
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
 }
 
 /// The same measurements with ParityDb's database weights, for tests and mocks.
@@ -399,5 +407,12 @@ impl WeightInfo for () {
 		Weight::from_parts(5_578_000, 3493)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
+	}
+	fn add_rekeys(s: u32, e: u32, ) -> Weight {
+		Weight::from_parts(24_176_000, 4978)
+			.saturating_add(Weight::from_parts(3_149_857, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(155_415, 0).saturating_mul(e.into()))
+			.saturating_add(ParityDbWeight::get().reads(2_u64))
+			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 }

@@ -8,6 +8,9 @@ parameter_types! {
 	/// Blocks from a request to its deadline for acceptance and delivery: an hour
 	/// at the target block time.
 	pub const DataMarketDeliveryPeriod: BlockNumber = HOURS;
+	/// Seconds after an epoch ends within which its re-keys and delivery are due: an
+	/// hour.
+	pub const DataMarketDeliveryGracePeriod: u64 = 60 * 60;
 	/// Blocks from a delivery to automatic settlement: a day at the target block time.
 	pub const DataMarketConfirmationPeriod: BlockNumber = DAYS;
 }
@@ -25,6 +28,21 @@ impl pallet_data_market::Config for Runtime {
 	type MaxLocationLen = ConstU32<256>;
 	type DeliveryPeriod = DataMarketDeliveryPeriod;
 	type ConfirmationPeriod = DataMarketConfirmationPeriod;
+	type DeliveryGracePeriod = DataMarketDeliveryGracePeriod;
+	type UnixTime = crate::Timestamp;
 	type MaxExpiriesPerBlock = ConstU32<64>;
 	type WeightInfo = pallet_data_market::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = SetTimestamp;
+}
+
+/// Sets the chain's clock for the data market's benchmarks.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct SetTimestamp;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_data_market::BenchmarkHelper for SetTimestamp {
+	fn set_time(secs: u64) {
+		pallet_timestamp::Now::<Runtime>::put(secs.saturating_mul(1000));
+	}
 }

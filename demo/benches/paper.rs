@@ -1,0 +1,94 @@
+//! The paper's experiments (section VI), reproduced on this machine: Fig. 3 (the
+//! latency of a request in its parts, with PRE and without), Fig. 4 (concurrent
+//! requests) and the chain's throughput. Writes `results/<setting>.md` and PNG
+//! figures; `scripts/experiments.sh` builds the binaries it starts and runs it.
+//!
+//! cargo bench -p sensorshare-demo --bench paper -- --setting dev [--quick]
+
+use clap::{Parser, ValueEnum};
+use sensorshare_demo::{
+	experiments::{self, Bench, PaperConfig},
+	stack::{Stack, StackConfig},
+};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Setting {
+	/// The dev chain: a block per transaction, final at once.
+	Dev,
+	/// 13-second blocks, the paper's Ethereum block time.
+	Blocks13s,
+}
+
+#[derive(Parser)]
+struct Args {
+	/// The chain to run on.
+	#[arg(long, value_enum, default_value = "dev")]
+	setting: Setting,
+	/// A short run: 3 runs of Fig. 3, levels 1, 5 and 10 of Fig. 4, 100 transactions.
+	#[arg(long)]
+	quick: bool,
+	/// Where the report and figures go.
+	#[arg(long, default_value = "results")]
+	out: PathBuf,
+	/// Skip Fig. 4 and the throughput test.
+	#[arg(long)]
+	fig3_only: bool,
+	/// Passed by `cargo bench`.
+	#[arg(long, hide = true)]
+	bench: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+	tracing_subscriber::fmt()
+		.with_env_filter(
+			tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+		)
+		.with_writer(std::io::stderr)
+		.init();
+	let args = Args::parse();
+	let dir = tempfile::Builder::new().prefix("sensorshare-paper-").tempdir()?;
+	let mut stack = StackConfig::new(dir.path());
+	stack.max_concurrent_deliveries = 1024;
+	let (name, title, node_args) = match args.setting {
+		Setting::Dev => ("dev", "dev chain, a block per transaction", vec![]),
+		Setting::Blocks13s => {
+			("13s", "13-second blocks (the paper's)", vec!["--sealing".to_string(), "13000".into()])
+		},
+	};
+	stack.node_args = node_args;
+	let full = !args.quick;
+	let config = PaperConfig {
+		name: name.into(),
+		title: title.into(),
+		fig3_runs: if full { 10 } else { 3 },
+		fig4_levels: if args.fig3_only {
+			vec![]
+		} else if full {
+			[1].into_iter().chain((5..=50).step_by(5)).collect()
+		} else {
+			vec![1, 5, 10]
+		},
+		fig4_reps: if full { 10 } else { 2 },
+		fig4_big_levels: if full && !args.fig3_only { vec![100, 500, 1000] } else { vec![] },
+		fig4_big_reps: 3,
+		tps_count: match (args.fig3_only, full) {
+			(true, _) => 0,
+			(false, true) => 2000,
+			(false, false) => 100,
+		},
+		requesters: 50,
+	};
+	std::fs::create_dir_all(&args.out)?;
+	eprintln!("starting the stack for {title} (logs in {})", dir.path().display());
+	let stack = Stack::start(stack, |s| eprintln!("  #{} {}", s.block, s.what)).await?;
+	let bench = Bench::prepare(stack, config.requesters).await?;
+	eprintln!("prepared: {} requesters, epochs {:?} recorded", config.requesters, bench.epochs());
+	let md = experiments::run(&bench, &config, &args.out, |p| eprintln!("  {p}")).await?;
+	let path = args.out.join(format!("{name}.md"));
+	std::fs::write(&path, &md)?;
+	println!("{md}");
+	eprintln!("written: {}", path.display());
+	Ok(())
+}

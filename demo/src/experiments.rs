@@ -1,0 +1,516 @@
+//! The paper's experiments (section VI) on a running [`Stack`]:
+//!
+//! - Fig. 3: the latency from a request to decrypted data, in its parts, with PRE and
+//!   without it;
+//! - Fig. 4: the mean latency of 1, 5, …, 50 (and 100, 500, 1000) concurrent requests;
+//! - chain throughput: `request_data` against `transfer_keep_alive`.
+//!
+//! Without PRE, the flow has the same transactions (the re-keys ride in the
+//! acceptance, not in a transaction of their own as in the paper's Ethereum
+//! contract), so the plain path is every run less its PRE operations, each timed in
+//! that run: generating the re-keys, re-encrypting the capsules, Decrypt2.
+
+use crate::{
+	market::{EventLog, Requester},
+	stack::Stack,
+	stats::{summarize, summarize_secs, Summary},
+	Error,
+};
+use cbpre::{Identity, SecretKey};
+use sensorshare_chain_client::{
+	api::{self, runtime_types::bounded_collections::bounded_vec::BoundedVec},
+	signer_from_uri,
+	subxt::utils::MultiAddress,
+	ChainClient, UNIT,
+};
+use sensorshare_worker_client::WorkerClient;
+use std::{
+	collections::HashMap,
+	sync::Arc,
+	time::{Duration, Instant},
+};
+use tokio::task::JoinSet;
+
+/// How long one request may take before an experiment gives up.
+const TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The parts of one request's latency (Fig. 3).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fig3Sample {
+	/// From submitting the request to its block being final.
+	pub request: Duration,
+	/// From there to the acceptance with re-keys being final.
+	pub acceptance: Duration,
+	/// The worker's time verifying and re-encrypting capsules.
+	pub reencrypt: Duration,
+	/// The rest of the delivery: reading, writing, the `deliver` transaction.
+	pub delivery: Duration,
+	/// Download, checks and decryption of every record.
+	pub fetch: Duration,
+	/// The whole, from submitting the request to decrypted data.
+	pub total: Duration,
+	/// The owner's time generating the re-keys (inside `acceptance`).
+	pub rekeygen: Duration,
+	/// The requester's Decrypt2 time (inside `fetch`).
+	pub decrypt2: Duration,
+}
+
+impl Fig3Sample {
+	/// The time of the PRE operations in this run.
+	pub fn pre(&self) -> Duration {
+		self.rekeygen + self.reencrypt + self.decrypt2
+	}
+
+	/// The run's latency less its PRE operations: the plain path.
+	pub fn without_pre(&self) -> Duration {
+		self.total.saturating_sub(self.pre())
+	}
+}
+
+/// What the experiments run on.
+pub struct Bench {
+	stack: Stack,
+	log: EventLog,
+	worker: WorkerClient,
+	sensors: Vec<Identity>,
+	sensor_keys: HashMap<Vec<u8>, SecretKey>,
+	requesters: Vec<Arc<Requester>>,
+	idle_sensor: Identity,
+	epochs: (u64, u64),
+}
+
+fn now_secs() -> u64 {
+	std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl Bench {
+	/// Prepares `requesters` funded data users with identities and an idle sensor
+	/// (Dave's, which no agent answers, for the throughput test), then waits until
+	/// the sensors have recorded two whole epochs, which every request asks for.
+	pub async fn prepare(stack: Stack, requesters: usize) -> Result<Self, Error> {
+		let chain = stack.chain.clone();
+		let alice = signer_from_uri("//Alice")?;
+		let mut uris = Vec::new();
+		let mut funding = JoinSet::new();
+		for i in 0..requesters {
+			let uri = format!("//Requester{i}");
+			let who = signer_from_uri(&uri)?.public_key().to_account_id();
+			let call =
+				api::tx().balances().transfer_keep_alive(MultiAddress::Id(who), 100_000 * UNIT);
+			let (chain, alice) = (chain.clone(), alice.clone());
+			funding.spawn(async move { chain.submit(&call, &alice).await.map(|_| ()) });
+			uris.push(uri);
+		}
+		while let Some(r) = funding.join_next().await {
+			r.map_err(|e| Error::Unexpected(e.to_string()))??;
+		}
+		let mut registering = JoinSet::new();
+		for (i, uri) in uris.into_iter().enumerate() {
+			let chain = chain.clone();
+			registering.spawn(async move {
+				Requester::register(&chain, &uri, &format!("requester-{i}")).await.map(|(r, _)| r)
+			});
+		}
+		let mut pool = Vec::new();
+		while let Some(r) = registering.join_next().await {
+			pool.push(Arc::new(r.map_err(|e| Error::Unexpected(e.to_string()))??));
+		}
+
+		let idle = cbpre::dev::enroll_with_rng(b"idle-tag", &mut rand::rngs::OsRng)
+			.map_err(|e| Error::Crypto(e.to_string()))?;
+		let ferdie = signer_from_uri("//Ferdie")?.public_key().to_account_id();
+		let call = api::tx().data_market().register_sensor(
+			BoundedVec(idle.id().as_bytes().to_vec()),
+			idle.certificate().to_bytes(),
+			UNIT,
+			60,
+			ferdie,
+			BoundedVec(b"no agent answers for it".to_vec()),
+		);
+		chain.submit(&call, &signer_from_uri("//Dave")?).await?;
+
+		let mut sensor_keys = HashMap::new();
+		for path in &stack.sensor_keys {
+			let key = sensorshare_protocol::keyfile::load_secret_key(path)
+				.map_err(|e| Error::Crypto(e.to_string()))?;
+			sensor_keys.insert(key.id().as_bytes().to_vec(), key);
+		}
+		let sensors = stack
+			.config
+			.sensors
+			.iter()
+			.map(|s| Identity::new(s.as_bytes()).map_err(|e| Error::Crypto(e.to_string())))
+			.collect::<Result<Vec<_>, _>>()?;
+		let epoch_secs = stack.config.epoch_secs;
+		let first = now_secs() / epoch_secs + 1;
+		let last = first + 1;
+		while now_secs() < (last + 1) * epoch_secs + 1 {
+			tokio::time::sleep(Duration::from_millis(200)).await;
+		}
+		let (head, _) = chain.finalized_head().await?;
+		let log = EventLog::follow(chain, head + 1);
+		let worker = WorkerClient::new(&stack.worker_url);
+		Ok(Bench {
+			stack,
+			log,
+			worker,
+			sensors,
+			sensor_keys,
+			requesters: pool,
+			idle_sensor: *idle.id(),
+			epochs: (first, last),
+		})
+	}
+
+	/// The stack underneath.
+	pub fn stack(&self) -> &Stack {
+		&self.stack
+	}
+
+	/// The two epochs every request asks for.
+	pub fn epochs(&self) -> (u64, u64) {
+		self.epochs
+	}
+
+	fn chain(&self) -> &ChainClient {
+		&self.stack.chain
+	}
+
+	async fn reencrypt_seconds(&self) -> Result<f64, Error> {
+		let text = reqwest::get(format!("{}/metrics", self.stack.worker_url))
+			.await
+			.and_then(|r| r.error_for_status())
+			.map_err(|e| Error::Unexpected(format!("worker metrics: {e}")))?
+			.text()
+			.await
+			.map_err(|e| Error::Unexpected(format!("worker metrics: {e}")))?;
+		text.lines()
+			.find_map(|l| l.strip_prefix("sensorshare_worker_reencrypt_seconds_total "))
+			.and_then(|v| v.trim().parse().ok())
+			.ok_or_else(|| {
+				Error::Unexpected("no re-encryption time in the worker's metrics".into())
+			})
+	}
+
+	/// One request by the first requester, timed in its parts (Fig. 3).
+	pub async fn fig3_run(&self) -> Result<Fig3Sample, Error> {
+		let chain = self.chain();
+		let requester = &self.requesters[0];
+		let before = self.reencrypt_seconds().await?;
+		let started = Instant::now();
+		let (id, _) = requester.request(chain, &self.sensors, self.epochs, u128::MAX).await?;
+		let requested = Instant::now();
+		let (_, accepted) = self.log.wait(id, TIMEOUT, |p| p.accepted).await?;
+		let last = self.epochs.1;
+		let (_, _, delivered) =
+			self.log.wait(id, TIMEOUT, |p| p.delivered.filter(|(t, ..)| *t == last)).await?;
+		let fetched = requester.fetch(chain, &self.worker, id).await?;
+		let done = Instant::now();
+		let reencrypt =
+			Duration::from_secs_f64((self.reencrypt_seconds().await? - before).max(0.0));
+
+		// The re-keys the agent made, made again here with the same keys: their time.
+		let agreement = chain
+			.agreement(id)
+			.await?
+			.ok_or_else(|| Error::Unexpected(format!("agreement {id} is gone")))?;
+		let t = Instant::now();
+		sensorshare_sensor_client::agent::rekeys(
+			&agreement,
+			self.epochs.0..self.epochs.1 + 1,
+			requester.public_key(),
+			&self.sensor_keys,
+		)
+		.map_err(|e| Error::Crypto(e.to_string()))?;
+		let rekeygen = t.elapsed();
+		requester.confirm(chain, id).await?;
+
+		let delivery = delivered.saturating_duration_since(accepted);
+		Ok(Fig3Sample {
+			request: requested - started,
+			acceptance: accepted.saturating_duration_since(requested),
+			reencrypt: reencrypt.min(delivery),
+			delivery: delivery.saturating_sub(reencrypt),
+			fetch: done.saturating_duration_since(delivered),
+			total: done - started,
+			rekeygen,
+			decrypt2: fetched.decrypt2,
+		})
+	}
+
+	/// `n` requests at once, spread over the requesters: each one's latency from
+	/// its submission to its data decrypted, and how many blocks the round spanned,
+	/// from the first request's to the last delivery's (Fig. 4).
+	pub async fn fig4_round(&self, n: usize) -> Result<(Vec<Duration>, u32), Error> {
+		let mut round = JoinSet::new();
+		for i in 0..n {
+			let requester = self.requesters[i % self.requesters.len()].clone();
+			let (chain, log, worker) =
+				(self.chain().clone(), self.log.clone(), self.worker.clone());
+			let (sensors, epochs) = (self.sensors.clone(), self.epochs);
+			round.spawn(async move {
+				let started = Instant::now();
+				let (id, included) = requester.request(&chain, &sensors, epochs, u128::MAX).await?;
+				let (_, block, _) =
+					log.wait(id, TIMEOUT, |p| p.delivered.filter(|(t, ..)| *t == epochs.1)).await?;
+				requester.fetch(&chain, &worker, id).await?;
+				let latency = started.elapsed();
+				Ok::<_, Error>((id, requester, latency, included.block_number, block))
+			});
+		}
+		let (mut latencies, mut first, mut last) = (Vec::new(), u32::MAX, 0);
+		let mut settle = JoinSet::new();
+		while let Some(r) = round.join_next().await {
+			let (id, requester, latency, requested, delivered) =
+				r.map_err(|e| Error::Unexpected(e.to_string()))??;
+			latencies.push(latency);
+			first = first.min(requested);
+			last = last.max(delivered);
+			let chain = self.chain().clone();
+			settle.spawn(async move { requester.confirm(&chain, id).await.map(|_| ()) });
+		}
+		while let Some(r) = settle.join_next().await {
+			r.map_err(|e| Error::Unexpected(e.to_string()))??;
+		}
+		Ok((latencies, last.saturating_sub(first) + 1))
+	}
+
+	/// Submits `count` transactions, spread over the requesters, all at once; the
+	/// transactions per second from the first submission to the last finality.
+	pub async fn throughput(&self, kind: TxKind, count: usize) -> Result<f64, Error> {
+		let ferdie = signer_from_uri("//Ferdie")?.public_key().to_account_id();
+		let mut all = JoinSet::new();
+		let started = Instant::now();
+		for i in 0..count {
+			let requester = self.requesters[i % self.requesters.len()].clone();
+			let chain = self.chain().clone();
+			match kind {
+				TxKind::Transfer => {
+					let call = api::tx()
+						.balances()
+						.transfer_keep_alive(MultiAddress::Id(ferdie.clone()), UNIT / 1000);
+					all.spawn(async move {
+						chain
+							.submit(&call, requester.signer())
+							.await
+							.map(|_| ())
+							.map_err(Error::from)
+					});
+				},
+				TxKind::Request => {
+					let sensors = vec![self.idle_sensor];
+					let epoch = i as u64;
+					all.spawn(async move {
+						requester
+							.request(&chain, &sensors, (epoch, epoch), u128::MAX)
+							.await
+							.map(|_| ())
+					});
+				},
+			}
+		}
+		while let Some(r) = all.join_next().await {
+			r.map_err(|e| Error::Unexpected(e.to_string()))??;
+		}
+		Ok(count as f64 / started.elapsed().as_secs_f64())
+	}
+}
+
+/// A kind of transaction for the throughput test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxKind {
+	/// `balances.transfer_keep_alive`.
+	Transfer,
+	/// `dataMarket.request_data`, one epoch of one sensor.
+	Request,
+}
+
+/// Fig. 3 over many runs: each part's mean and 95 % confidence interval.
+#[derive(Debug, Clone)]
+pub struct Fig3 {
+	/// The runs.
+	pub samples: Vec<Fig3Sample>,
+}
+
+impl Fig3 {
+	/// `(name, summary)` of every part, then the totals with and without PRE.
+	pub fn rows(&self) -> Vec<(&'static str, Summary)> {
+		let part = |f: fn(&Fig3Sample) -> Duration| {
+			summarize_secs(&self.samples.iter().map(f).collect::<Vec<_>>())
+		};
+		vec![
+			("request included in a block", part(|s| s.request)),
+			("acceptance with re-keys", part(|s| s.acceptance)),
+			("re-encryption", part(|s| s.reencrypt)),
+			("delivery", part(|s| s.delivery)),
+			("download and decryption", part(|s| s.fetch)),
+			("total, with PRE", part(|s| s.total)),
+			("total, without PRE", part(Fig3Sample::without_pre)),
+			("of which PRE operations", part(Fig3Sample::pre)),
+		]
+	}
+
+	/// The share of the latency PRE adds: mean of (with − without) / without.
+	pub fn pre_share(&self) -> Summary {
+		let shares: Vec<f64> = self
+			.samples
+			.iter()
+			.map(|s| s.pre().as_secs_f64() / s.without_pre().as_secs_f64().max(f64::EPSILON))
+			.collect();
+		summarize(&shares)
+	}
+}
+
+/// One setting of the experiments: a chain and what to run on it.
+#[derive(Debug, Clone)]
+pub struct PaperConfig {
+	/// A short name, used in file names (`dev`, `13s`).
+	pub name: String,
+	/// What the setting is, for the report.
+	pub title: String,
+	/// Runs of Fig. 3.
+	pub fig3_runs: usize,
+	/// Concurrency levels of Fig. 4, each with `fig4_reps` rounds.
+	pub fig4_levels: Vec<usize>,
+	/// Rounds per level of `fig4_levels`.
+	pub fig4_reps: usize,
+	/// Larger levels of Fig. 4, each with `fig4_big_reps` rounds.
+	pub fig4_big_levels: Vec<usize>,
+	/// Rounds per level of `fig4_big_levels`.
+	pub fig4_big_reps: usize,
+	/// Transactions of each kind in the throughput test (0: skip it).
+	pub tps_count: usize,
+	/// Data users the requests are spread over.
+	pub requesters: usize,
+}
+
+/// Runs the setting's experiments on `bench`, drawing the figures into `out`; the
+/// report in Markdown.
+pub async fn run(
+	bench: &Bench,
+	config: &PaperConfig,
+	out: &std::path::Path,
+	progress: impl Fn(&str),
+) -> Result<String, Error> {
+	use std::fmt::Write;
+	let mut md = String::new();
+	let w = |md: &mut String, line: String| {
+		let _ = writeln!(md, "{line}");
+	};
+	w(&mut md, format!("### {}\n", config.title));
+
+	if config.fig3_runs > 0 {
+		let mut samples = Vec::new();
+		for i in 0..config.fig3_runs {
+			let s = bench.fig3_run().await?;
+			progress(&format!(
+				"fig. 3 run {}/{}: {:.3} s",
+				i + 1,
+				config.fig3_runs,
+				s.total.as_secs_f64()
+			));
+			samples.push(s);
+		}
+		let fig = Fig3 { samples };
+		w(&mut md, format!(
+			"**Fig. 3**: one request for {} sensors × 2 epochs, {} runs; mean and 95 % confidence interval.\n",
+			bench.sensors.len(),
+			config.fig3_runs
+		));
+		w(&mut md, "| part | mean | ± 95 % CI |".into());
+		w(&mut md, "|---|---:|---:|".into());
+		for (name, s) in fig.rows() {
+			w(&mut md, format!("| {name} | {} | {} |", secs(s.mean), secs(s.ci95)));
+		}
+		let share = fig.pre_share();
+		w(&mut md, format!(
+			"\nPRE adds **{:.2} % ± {:.2} %** to the latency (paper: +60 %, for a re-key transaction of its own).\n",
+			share.mean * 100.0,
+			share.ci95 * 100.0
+		));
+		crate::plots::fig3(
+			&fig,
+			&format!("Fig. 3, {}", config.title),
+			&out.join(format!("fig3-{}.png", config.name)),
+		)?;
+		w(&mut md, format!("![Fig. 3, {}](fig3-{}.png)\n", config.title, config.name));
+	}
+
+	let levels: Vec<(usize, usize)> = config
+		.fig4_levels
+		.iter()
+		.map(|n| (*n, config.fig4_reps))
+		.chain(config.fig4_big_levels.iter().map(|n| (*n, config.fig4_big_reps)))
+		.collect();
+	if !levels.is_empty() {
+		let mut points = Vec::new();
+		w(&mut md, "**Fig. 4**: concurrent requests, each for 2 sensors × 2 epochs; latency from submission to decrypted data.\n".into());
+		w(&mut md, "| concurrent | rounds | mean latency | ± 95 % CI | × one request | blocks spanned (most) |".into());
+		w(&mut md, "|---:|---:|---:|---:|---:|---:|".into());
+		let mut single = None;
+		for (n, reps) in levels {
+			let (mut round_means, mut most_blocks) = (Vec::new(), 0);
+			for r in 0..reps {
+				let (latencies, blocks) = bench.fig4_round(n).await?;
+				let mean = summarize_secs(&latencies).mean;
+				progress(&format!(
+					"fig. 4: {n} concurrent, round {}/{reps}: mean {mean:.3} s, {blocks} blocks",
+					r + 1
+				));
+				round_means.push(mean);
+				most_blocks = most_blocks.max(blocks);
+			}
+			let s = summarize(&round_means);
+			let base = *single.get_or_insert(s.mean);
+			w(
+				&mut md,
+				format!(
+					"| {n} | {reps} | {} | {} | {:.2} | {most_blocks} |",
+					secs(s.mean),
+					secs(s.ci95),
+					s.mean / base
+				),
+			);
+			points.push((n, s));
+		}
+		crate::plots::fig4(
+			&points,
+			&format!("Fig. 4, {}", config.title),
+			&out.join(format!("fig4-{}.png", config.name)),
+		)?;
+		w(&mut md, format!("\n![Fig. 4, {}](fig4-{}.png)\n", config.title, config.name));
+	}
+
+	if config.tps_count > 0 {
+		let transfer = bench.throughput(TxKind::Transfer, config.tps_count).await?;
+		progress(&format!("throughput: transfer_keep_alive {transfer:.0} tx/s"));
+		let request = bench.throughput(TxKind::Request, config.tps_count).await?;
+		progress(&format!("throughput: request_data {request:.0} tx/s"));
+		w(&mut md, format!(
+			"**Chain throughput**: {} transactions of each kind submitted at once from {} accounts, to finality.\n",
+			config.tps_count, config.requesters
+		));
+		w(&mut md, "| transaction | tx/s |".into());
+		w(&mut md, "|---|---:|".into());
+		w(&mut md, format!("| `balances.transfer_keep_alive` | {transfer:.0} |"));
+		w(&mut md, format!("| `dataMarket.request_data` | {request:.0} |"));
+		w(
+			&mut md,
+			format!(
+				"\n`request_data` runs at **{:.2}×** the rate of `transfer_keep_alive`.\n",
+				request / transfer
+			),
+		);
+	}
+	Ok(md)
+}
+
+fn secs(v: f64) -> String {
+	if v.is_nan() {
+		"–".into()
+	} else if v < 1.0 {
+		format!("{:.1} ms", v * 1000.0)
+	} else {
+		format!("{v:.2} s")
+	}
+}

@@ -1,0 +1,222 @@
+//! The data user's side of the market, and a log of the market's events as the
+//! chain finalizes them, with when each was seen.
+
+use crate::Error;
+use cbpre::{Identity, PublicKey, SecretKey};
+use rand::rngs::OsRng;
+use sensorshare_chain_client::{
+	api::{self, runtime_types::bounded_collections::bounded_vec::BoundedVec},
+	signer_from_uri, AccountId32, Balance, ChainClient, Follower, Included, Keypair, MarketEvent,
+};
+use sensorshare_worker_client::{DeliveryRef, Fetched, WorkerClient};
+use std::{
+	collections::HashMap,
+	sync::{Arc, Mutex},
+	time::{Duration, Instant},
+};
+use tokio::sync::Notify;
+
+/// A data user: an account, and a CB-PRE key certified by the dev CA.
+pub struct Requester {
+	/// The account's secret URI.
+	pub uri: String,
+	/// The account.
+	pub account: AccountId32,
+	signer: Keypair,
+	key: SecretKey,
+}
+
+impl Requester {
+	/// Enrols `id` with the dev CA and registers it on chain for account `uri`.
+	pub async fn register(
+		chain: &ChainClient,
+		uri: &str,
+		id: &str,
+	) -> Result<(Self, Included), Error> {
+		let signer = signer_from_uri(uri)?;
+		let key = cbpre::dev::enroll_with_rng(id.as_bytes(), &mut OsRng)
+			.map_err(|e| Error::Crypto(e.to_string()))?;
+		let call = api::tx().data_market().register_identity(
+			BoundedVec(key.id().as_bytes().to_vec()),
+			key.certificate().to_bytes(),
+		);
+		let included = chain.submit(&call, &signer).await?;
+		let account = signer.public_key().to_account_id();
+		Ok((Requester { uri: uri.into(), account, signer, key }, included))
+	}
+
+	/// The account's key, which signs the user's transactions.
+	pub fn signer(&self) -> &Keypair {
+		&self.signer
+	}
+
+	/// The user's public key.
+	pub fn public_key(&self) -> &PublicKey {
+		self.key.public_key()
+	}
+
+	/// Requests epochs `from..=to` of `sensors`, paying at most `max`; the agreement.
+	pub async fn request(
+		&self,
+		chain: &ChainClient,
+		sensors: &[Identity],
+		(from, to): (u64, u64),
+		max: Balance,
+	) -> Result<(u64, Included), Error> {
+		let ids = sensors.iter().map(|s| BoundedVec(s.as_bytes().to_vec())).collect();
+		let call = api::tx().data_market().request_data(BoundedVec(ids), from, to, max);
+		let included = chain.submit(&call, &self.signer).await?;
+		let requested = included
+			.find::<api::data_market::events::DataRequested>()?
+			.ok_or_else(|| Error::Unexpected("no DataRequested event".into()))?;
+		Ok((requested.id, included))
+	}
+
+	/// Downloads, verifies and decrypts agreement `id`'s latest delivery.
+	pub async fn fetch(
+		&self,
+		chain: &ChainClient,
+		worker: &WorkerClient,
+		id: u64,
+	) -> Result<Fetched, Error> {
+		let a = chain
+			.agreement(id)
+			.await?
+			.ok_or_else(|| Error::Unexpected(format!("agreement {id} is gone")))?;
+		let ((_, digest), Some(through_epoch)) = (
+			a.delivery.clone().ok_or_else(|| Error::Unexpected("not delivered".into()))?,
+			a.last_delivered_epoch(),
+		) else {
+			return Err(Error::Unexpected(format!("agreement {id} is not delivered")));
+		};
+		let mut keys = HashMap::new();
+		for s in &a.sensors {
+			let sensor = chain
+				.sensor(s.as_bytes())
+				.await?
+				.ok_or_else(|| Error::Unexpected("a sensor is gone".into()))?;
+			keys.insert(sensor.id, sensor.public_key);
+		}
+		let delivery = DeliveryRef { agreement: id, through_epoch, digest };
+		Ok(worker.fetch(&delivery, &self.key, &keys, &mut OsRng, |_| {}).await?)
+	}
+
+	/// Confirms agreement `id`: the escrow goes to the owner and the provider.
+	pub async fn confirm(&self, chain: &ChainClient, id: u64) -> Result<Included, Error> {
+		Ok(chain.submit(&api::tx().data_market().confirm(id), &self.signer).await?)
+	}
+}
+
+/// What happened to an agreement, with the block and the moment it was seen final.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+	/// `RequestAccepted`.
+	pub accepted: Option<(u32, Instant)>,
+	/// The last `DataDelivered`: its last epoch.
+	pub delivered: Option<(u64, u32, Instant)>,
+	/// `AgreementSettled`: the owner's and the provider's pay.
+	pub settled: Option<(Balance, Balance, u32, Instant)>,
+}
+
+/// Follows finalized blocks in the background and records every agreement's progress.
+#[derive(Clone)]
+pub struct EventLog {
+	inner: Arc<(Mutex<HashMap<u64, Progress>>, Notify)>,
+	task: Arc<tokio::task::JoinHandle<()>>,
+}
+
+impl EventLog {
+	/// Follows `chain` from block `from`.
+	pub fn follow(chain: ChainClient, from: u32) -> Self {
+		let inner: Arc<(Mutex<HashMap<u64, Progress>>, Notify)> = Arc::default();
+		let shared = inner.clone();
+		let task = tokio::spawn(async move {
+			let mut follower = Follower::new(chain, from);
+			loop {
+				let block = match follower.next().await {
+					Ok(b) => b,
+					Err(e) => {
+						tracing::warn!(error = %e, "following the chain");
+						tokio::time::sleep(Duration::from_millis(500)).await;
+						continue;
+					},
+				};
+				let now = Instant::now();
+				{
+					let mut log = shared.0.lock().unwrap_or_else(|p| p.into_inner());
+					for ev in block.events {
+						match ev {
+							MarketEvent::RequestAccepted { id, .. } => {
+								log.entry(id).or_default().accepted = Some((block.number, now));
+							},
+							MarketEvent::DataDelivered { id, through_epoch, .. } => {
+								log.entry(id).or_default().delivered =
+									Some((through_epoch, block.number, now));
+							},
+							MarketEvent::AgreementSettled {
+								id, owner_paid, provider_paid, ..
+							} => {
+								log.entry(id).or_default().settled =
+									Some((owner_paid, provider_paid, block.number, now));
+							},
+							_ => {},
+						}
+					}
+				}
+				shared.1.notify_waiters();
+			}
+		});
+		EventLog { inner, task: Arc::new(task) }
+	}
+
+	/// Waits until `done` holds of agreement `id`'s progress, at most `within`.
+	pub async fn wait<T>(
+		&self,
+		id: u64,
+		within: Duration,
+		done: impl Fn(&Progress) -> Option<T>,
+	) -> Result<T, Error> {
+		let deadline = tokio::time::Instant::now() + within;
+		loop {
+			let notified = self.inner.1.notified();
+			{
+				let log = self.inner.0.lock().unwrap_or_else(|p| p.into_inner());
+				if let Some(t) = log.get(&id).and_then(&done) {
+					return Ok(t);
+				}
+			}
+			if tokio::time::timeout_at(deadline, notified).await.is_err() {
+				return Err(Error::Timeout(format!("agreement {id} after {within:?}")));
+			}
+		}
+	}
+}
+
+impl Drop for EventLog {
+	fn drop(&mut self) {
+		if Arc::strong_count(&self.task) == 1 {
+			self.task.abort();
+		}
+	}
+}
+
+/// The transaction fees each account (by its 32 bytes) paid in blocks `from..=to`.
+pub async fn fees_paid(
+	chain: &ChainClient,
+	from: u32,
+	to: u32,
+) -> Result<HashMap<[u8; 32], Balance>, Error> {
+	let mut fees: HashMap<[u8; 32], Balance> = HashMap::new();
+	for n in from..=to {
+		let Some(hash) = chain.block_hash(n).await? else { continue };
+		for (who, fee) in chain.fees_paid(hash).await? {
+			*fees.entry(who.0).or_default() += fee;
+		}
+	}
+	Ok(fees)
+}
+
+/// An account's total balance (free and held).
+pub async fn total_balance(chain: &ChainClient, who: &AccountId32) -> Result<Balance, Error> {
+	Ok(chain.free_balance(who).await? + chain.reserved_balance(who).await?)
+}

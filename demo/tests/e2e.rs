@@ -1,0 +1,97 @@
+//! The whole flow against the real binaries, as the demo runs it: a dev chain, the
+//! cloud worker, two simulated sensors streaming, the owner's agent, and a data user.
+//! Everyone is paid exactly what the agreement says, the user decrypts every reading
+//! of the range, and no plaintext reading is ever at rest outside the sensor.
+
+use sensorshare_chain_client::{signer_from_uri, UNIT};
+use sensorshare_demo::{
+	flow::{self, FlowConfig},
+	stack::{Stack, StackConfig},
+};
+use sensorshare_protocol::reading::{Quantity, Reading};
+use std::{path::Path, time::Duration};
+
+/// The ambient temperature every simulated reading carries: text no store may hold.
+const MARKER: f64 = 4242.4242;
+
+/// Every file under `dir` whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &[u8]) -> (usize, Vec<String>) {
+	let (mut seen, mut found) = (0, Vec::new());
+	let mut stack = vec![dir.to_path_buf()];
+	while let Some(d) = stack.pop() {
+		for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+			let path = entry.path();
+			if path.is_dir() {
+				stack.push(path);
+				continue;
+			}
+			seen += 1;
+			let bytes = std::fs::read(&path).unwrap_or_default();
+			if bytes.windows(needle.len()).any(|w| w == needle) {
+				found.push(path.display().to_string());
+			}
+		}
+	}
+	(seen, found)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_paper_flow_pays_everyone_exactly_and_no_plaintext_reading_is_stored() {
+	let dir = tempfile::tempdir().expect("tempdir");
+	let mut config = StackConfig::new(dir.path());
+	config.epoch_secs = 2;
+	config.interval_ms = 100;
+	config.marker = Some(MARKER);
+	let stack = Stack::start(config, |_| {}).await.expect("the stack starts");
+	let outcome = flow::run(&stack, &FlowConfig::default(), |s| eprintln!("{s:?}"))
+		.await
+		.unwrap_or_else(|e| {
+			let log = std::fs::read_to_string(dir.path().join("agent.log")).unwrap_or_default();
+			panic!("the flow failed: {e}\nagent log:\n{log}")
+		});
+
+	// Two sensors × two epochs at 1 unit; the provider's fee is per sensor and epoch.
+	let ferdie = signer_from_uri("//Ferdie").expect("dev account").public_key().to_account_id();
+	let (_, fee_per_epoch) = stack.chain.provider(&ferdie).await.expect("read").expect("Ferdie");
+	assert_eq!(outcome.price, 4 * UNIT);
+	assert_eq!(outcome.fee, 4 * fee_per_epoch);
+	assert_eq!(outcome.paid, (outcome.price, outcome.fee), "the escrow paid out in full");
+	// Balances to the unit: the transaction fees are read from the chain's events.
+	assert_eq!(outcome.owner.net_of_fees(), outcome.price as i128, "the owner got the price");
+	assert_eq!(outcome.provider.net_of_fees(), outcome.fee as i128, "the provider got its fee");
+	assert_eq!(
+		outcome.requester.net_of_fees(),
+		-((outcome.price + outcome.fee) as i128),
+		"the requester paid price and fee, nothing more"
+	);
+	assert!(outcome.requester.fees > 0 && outcome.owner.fees > 0 && outcome.provider.fees > 0);
+
+	// Every epoch of both sensors, each reading decrypted and carrying the marker.
+	let (first, last) = outcome.epochs;
+	let mut got: Vec<(Vec<u8>, u64)> =
+		outcome.fetched.epochs.iter().map(|e| (e.sensor.as_bytes().to_vec(), e.epoch)).collect();
+	got.sort();
+	let want: Vec<(Vec<u8>, u64)> = [b"tag-1".to_vec(), b"tag-2".to_vec()]
+		.into_iter()
+		.flat_map(|s| (first..=last).map(move |e| (s.clone(), e)))
+		.collect();
+	assert_eq!(got, want);
+	for epoch in &outcome.fetched.epochs {
+		// 2-second epochs, a reading every 100 ms.
+		assert!(epoch.readings.len() >= 15, "{} readings in an epoch", epoch.readings.len());
+		for (header, plaintext) in &epoch.readings {
+			let reading = Reading::from_bytes(plaintext).expect("a reading");
+			assert_eq!(reading.0[&Quantity::AmbientTemperature], MARKER);
+			assert_eq!(header.epoch(2), Some(epoch.epoch), "a reading of its epoch");
+		}
+	}
+
+	// The store and the sensors' queues hold ciphertext only.
+	let needle = MARKER.to_string();
+	let (files, found) = files_containing(dir.path(), needle.as_bytes());
+	let logs_or_keys = |f: &String| f.ends_with(".log");
+	let found: Vec<_> = found.into_iter().filter(|f| !logs_or_keys(f)).collect();
+	assert!(files > 100, "the store was searched ({files} files)");
+	assert!(found.is_empty(), "plaintext readings at rest: {found:?}");
+	stack.stop(Duration::from_secs(10)).await;
+}
