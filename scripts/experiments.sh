@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked --workspace --bins
 mkdir -p results
-bench() { cargo bench --locked --workspace --bench paper -- --out results "$@"; }
+# cargo runs benches from their package directory: give it the absolute path.
+bench() { cargo bench --locked --workspace --bench paper -- --out "$PWD/results" "$@"; }
 bench --setting dev "$@"
 bench --setting blocks13s --fig3-only "$@"
 {

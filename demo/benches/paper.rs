@@ -34,6 +34,12 @@ struct Args {
 	/// Skip Fig. 4 and the throughput test.
 	#[arg(long)]
 	fig3_only: bool,
+	/// Fig. 4's concurrency levels instead of 1, 5, …, 50 then 100, 500, 1000.
+	#[arg(long, value_delimiter = ',')]
+	fig4_levels: Option<Vec<usize>>,
+	/// Rounds per level given with --fig4-levels.
+	#[arg(long, default_value_t = 2)]
+	fig4_reps: usize,
 	/// Passed by `cargo bench`.
 	#[arg(long, hide = true)]
 	bench: bool,
@@ -50,7 +56,7 @@ async fn main() -> anyhow::Result<()> {
 	let args = Args::parse();
 	let dir = tempfile::Builder::new().prefix("sensorshare-paper-").tempdir()?;
 	let mut stack = StackConfig::new(dir.path());
-	stack.max_concurrent_deliveries = 1024;
+	stack.max_concurrent_deliveries = 256;
 	let (name, title, node_args) = match args.setting {
 		Setting::Dev => ("dev", "dev chain, a block per transaction", vec![]),
 		Setting::Blocks13s => {
@@ -71,15 +77,20 @@ async fn main() -> anyhow::Result<()> {
 			vec![1, 5, 10]
 		},
 		fig4_reps: if full { 10 } else { 2 },
-		fig4_big_levels: if full && !args.fig3_only { vec![100, 500, 1000] } else { vec![] },
+		fig4_big_levels: if full && !args.fig3_only { vec![100] } else { vec![] },
 		fig4_big_reps: 3,
 		tps_count: match (args.fig3_only, full) {
 			(true, _) => 0,
-			(false, true) => 2000,
+			(false, true) => 500,
 			(false, false) => 100,
 		},
 		requesters: 50,
 	};
+	let mut config = config;
+	if let Some(levels) = args.fig4_levels {
+		(config.fig4_levels, config.fig4_reps) = (levels, args.fig4_reps);
+		config.fig4_big_levels.clear();
+	}
 	std::fs::create_dir_all(&args.out)?;
 	eprintln!("starting the stack for {title} (logs in {})", dir.path().display());
 	let stack = Stack::start(stack, |s| eprintln!("  #{} {}", s.block, s.what)).await?;

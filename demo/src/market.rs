@@ -12,7 +12,7 @@ use sensorshare_worker_client::{DeliveryRef, Fetched, WorkerClient};
 use std::{
 	collections::HashMap,
 	sync::{Arc, Mutex},
-	time::{Duration, Instant},
+	time::Duration,
 };
 use tokio::sync::Notify;
 
@@ -107,15 +107,16 @@ impl Requester {
 	}
 }
 
-/// What happened to an agreement, with the block and the moment it was seen final.
+/// What happened to an agreement: the block, and the block's time (the chain's
+/// timestamp, milliseconds since the Unix epoch: when the block was authored).
 #[derive(Debug, Clone, Default)]
 pub struct Progress {
 	/// `RequestAccepted`.
-	pub accepted: Option<(u32, Instant)>,
+	pub accepted: Option<(u32, u64)>,
 	/// The last `DataDelivered`: its last epoch.
-	pub delivered: Option<(u64, u32, Instant)>,
+	pub delivered: Option<(u64, u32, u64)>,
 	/// `AgreementSettled`: the owner's and the provider's pay.
-	pub settled: Option<(Balance, Balance, u32, Instant)>,
+	pub settled: Option<(Balance, Balance, u32, u64)>,
 }
 
 /// Follows finalized blocks in the background and records every agreement's progress.
@@ -131,7 +132,7 @@ impl EventLog {
 		let inner: Arc<(Mutex<HashMap<u64, Progress>>, Notify)> = Arc::default();
 		let shared = inner.clone();
 		let task = tokio::spawn(async move {
-			let mut follower = Follower::new(chain, from);
+			let mut follower = Follower::new(chain.clone(), from);
 			loop {
 				let block = match follower.next().await {
 					Ok(b) => b,
@@ -141,7 +142,11 @@ impl EventLog {
 						continue;
 					},
 				};
-				let now = Instant::now();
+				let now = if block.events.is_empty() {
+					0
+				} else {
+					block_time_ms(&chain, block.hash).await
+				};
 				{
 					let mut log = shared.0.lock().unwrap_or_else(|p| p.into_inner());
 					for ev in block.events {
@@ -197,6 +202,15 @@ impl Drop for EventLog {
 		if Arc::strong_count(&self.task) == 1 {
 			self.task.abort();
 		}
+	}
+}
+
+/// When block `hash` was authored, by its timestamp (0 if it cannot be read).
+pub async fn block_time_ms(chain: &ChainClient, hash: sensorshare_chain_client::H256) -> u64 {
+	let now = api::storage().timestamp().now();
+	match chain.api().storage().at(hash).fetch(&now).await {
+		Ok(Some(ms)) => ms,
+		_ => 0,
 	}
 }
 

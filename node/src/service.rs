@@ -2,13 +2,14 @@
 //! and block production by instant or interval sealing (dev) or Aura + GRANDPA.
 
 use crate::cli::Sealing;
+use futures::FutureExt;
 use sc_client_api::BlockBackend;
 use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
 use sc_consensus_grandpa::SharedVoterState;
 use sc_consensus_manual_seal::consensus::aura::AuraConsensusDataProvider;
 use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpSyncConfig};
 use sc_telemetry::{Telemetry, TelemetryWorker};
-use sc_transaction_pool_api::OffchainTransactionPoolFactory;
+use sc_transaction_pool_api::{OffchainTransactionPoolFactory, TransactionPool as _};
 use sensorshare_runtime::{apis::RuntimeApi, opaque::Block};
 use sp_consensus_aura::sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPair};
 use std::{sync::Arc, time::Duration};
@@ -248,50 +249,13 @@ pub async fn new_full<
 	);
 
 	match (sealing, grandpa) {
-		(Sealing::Instant, _) => {
-			let params = sc_consensus_manual_seal::InstantSealParams {
-				block_import: client.clone(),
-				env: proposer,
-				client: client.clone(),
-				pool: transaction_pool,
-				select_chain,
-				consensus_data_provider: Some(Box::new(AuraConsensusDataProvider::new(client))),
-				create_inherent_data_providers: |_, ()| async move {
-					Ok(sp_timestamp::InherentDataProvider::from_system_time())
-				},
+		(Sealing::Instant | Sealing::Interval(_), _) => {
+			let (sink, commands_stream) = futures::channel::mpsc::channel(16);
+			let trigger = match sealing {
+				Sealing::Interval(millis) => interval_trigger(sink, millis).boxed(),
+				_ => instant_trigger(sink, transaction_pool.import_notification_stream()).boxed(),
 			};
-			task_manager.spawn_essential_handle().spawn_blocking(
-				"instant-seal",
-				Some("block-authoring"),
-				sc_consensus_manual_seal::run_instant_seal_and_finalize(params),
-			);
-		},
-		(Sealing::Interval(millis), _) => {
-			let (mut sink, commands_stream) = futures::channel::mpsc::channel(16);
-			task_manager.spawn_handle().spawn("block-timer", None, async move {
-				let mut timer = tokio::time::interval(Duration::from_millis(millis));
-				timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-				// The first tick is immediate: the first block comes one interval in.
-				timer.tick().await;
-				loop {
-					timer.tick().await;
-					let (sender, sealed) = futures::channel::oneshot::channel();
-					let command = sc_consensus_manual_seal::EngineCommand::SealNewBlock {
-						create_empty: true,
-						finalize: true,
-						parent_hash: None,
-						sender: Some(sender),
-					};
-					if futures::SinkExt::send(&mut sink, command).await.is_err() {
-						break;
-					}
-					match sealed.await {
-						Ok(Ok(_)) => {},
-						Ok(Err(e)) => log::warn!("sealing a block failed: {e}"),
-						Err(_) => break,
-					}
-				}
-			});
+			task_manager.spawn_handle().spawn("seal-trigger", None, trigger);
 			let params = sc_consensus_manual_seal::ManualSealParams {
 				block_import: client.clone(),
 				env: proposer,
@@ -305,7 +269,7 @@ pub async fn new_full<
 				},
 			};
 			task_manager.spawn_essential_handle().spawn_blocking(
-				"interval-seal",
+				"manual-seal",
 				Some("block-authoring"),
 				sc_consensus_manual_seal::run_manual_seal(params),
 			);
@@ -387,4 +351,61 @@ pub async fn new_full<
 	}
 
 	Ok(task_manager)
+}
+
+type Hash = <Block as sp_runtime::traits::Block>::Hash;
+type SealCommands = futures::channel::mpsc::Sender<sc_consensus_manual_seal::EngineCommand<Hash>>;
+
+/// Asks for a block, finalized, and waits until it is sealed; false once the sealer
+/// is gone.
+async fn seal(sink: &mut SealCommands, create_empty: bool) -> bool {
+	let (sender, sealed) = futures::channel::oneshot::channel();
+	let command = sc_consensus_manual_seal::EngineCommand::SealNewBlock {
+		create_empty,
+		finalize: true,
+		parent_hash: None,
+		sender: Some(sender),
+	};
+	if futures::SinkExt::send(sink, command).await.is_err() {
+		return false;
+	}
+	match sealed.await {
+		Ok(Ok(_)) => true,
+		// Nothing to put in a block: the transactions went into the previous one.
+		Ok(Err(e)) => {
+			log::debug!("no block sealed: {e}");
+			true
+		},
+		Err(_) => false,
+	}
+}
+
+/// A block as soon as transactions arrive. Those that arrive while a block is being
+/// sealed go into the next one together, so a burst shares a few blocks instead of
+/// taking one each.
+async fn instant_trigger(
+	mut sink: SealCommands,
+	mut imported: impl futures::Stream<Item = Hash> + Unpin,
+) {
+	use futures::{FutureExt, StreamExt};
+	while imported.next().await.is_some() {
+		while let Some(Some(_)) = imported.next().now_or_never() {}
+		if !seal(&mut sink, false).await {
+			break;
+		}
+	}
+}
+
+/// A block every `millis`, empty or not.
+async fn interval_trigger(mut sink: SealCommands, millis: u64) {
+	let mut timer = tokio::time::interval(Duration::from_millis(millis));
+	timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+	// The first tick is immediate: the first block comes one interval in.
+	timer.tick().await;
+	loop {
+		timer.tick().await;
+		if !seal(&mut sink, true).await {
+			break;
+		}
+	}
 }

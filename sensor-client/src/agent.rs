@@ -235,6 +235,7 @@ impl Agent {
 		let (head, _) = agent.chain.finalized_head().await?;
 		let me = agent.owner.public_key().to_account_id();
 		let mut subscriptions = BTreeSet::new();
+		let mut unanswered = BTreeSet::new();
 		let mut answering = JoinSet::new();
 		let at_once = if agent.decider.concurrent() { ANSWERS_IN_FLIGHT } else { 1 };
 		let in_flight = Arc::new(Semaphore::new(at_once));
@@ -268,12 +269,20 @@ impl Agent {
 		loop {
 			tokio::select! {
 				_ = shutdown.changed() => break,
-				Some(done) = answering.join_next(), if !answering.is_empty() => {
-					if let Ok((id, Some(Answer::Accepted))) = done {
+				Some(done) = answering.join_next(), if !answering.is_empty() => match done {
+					Ok((id, Some(Answer::Accepted))) => {
 						subscriptions.insert(id);
-					}
+					},
+					// Failed (the node was busy or away): asked again on the next tick.
+					Ok((id, None)) => {
+						unanswered.insert(id);
+					},
+					_ => {},
 				},
-				_ = tick.tick(), if !subscriptions.is_empty() => {
+				_ = tick.tick(), if !subscriptions.is_empty() || !unanswered.is_empty() => {
+					for id in std::mem::take(&mut unanswered) {
+						answer(&mut answering, id);
+					}
 					for id in subscriptions.clone() {
 						match agent.rekey_ended(id).await {
 							Ok(Progress::Done) => {

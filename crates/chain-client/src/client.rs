@@ -59,6 +59,9 @@ pub struct ChainClient {
 	nonces: Arc<Mutex<HashMap<[u8; 32], u64>>>,
 }
 
+/// Blocks a transaction stays valid for, from the finalized head it was signed at.
+const MORTALITY: u64 = 64;
+
 impl ChainClient {
 	/// Connects to the node at `url` (`ws://127.0.0.1:9944`). The connection comes
 	/// back by itself, with exponential backoff, when the node goes away.
@@ -105,26 +108,40 @@ impl ChainClient {
 	/// transaction the chain refuses gives [`Error::Refused`] with the pallet's error.
 	///
 	/// Nonces are counted here, so concurrent submissions from one account each get
-	/// their own; after a failure the next submission asks the chain again.
+	/// their own and are in flight together (the pool orders them by nonce); after a
+	/// failure the next submission asks the chain again.
 	pub async fn submit<C: Payload>(&self, call: &C, signer: &Keypair) -> Result<Included, Error> {
 		let account: AccountId32 = signer.public_key().to_account_id();
-		let progress = {
+		// Mortal from the finalized head, read before the nonce is taken: under the
+		// lock there is nothing but signing (and a nonce query once per account), so
+		// concurrent submissions leave together.
+		let (number, hash) = self.finalized_head().await?;
+		let signed = {
 			let mut nonces = self.nonces.lock().await;
+			// The node's next index counts transactions still in its pool, so a
+			// query after a failure does not reuse a nonce of one in flight.
 			let nonce = match nonces.get(&account.0) {
 				Some(n) => *n,
-				None => self.api.tx().account_nonce(&account).await?,
+				None => self
+					.rpc
+					.system_account_next_index(&account)
+					.await
+					.map_err(subxt::Error::from)?,
 			};
-			let params = DefaultExtrinsicParamsBuilder::<Config>::new().nonce(nonce).build();
-			match self.api.tx().sign_and_submit_then_watch(call, signer, params).await {
-				Ok(p) => {
-					nonces.insert(account.0, nonce.saturating_add(1));
-					p
-				},
-				Err(e) => {
-					nonces.remove(&account.0);
-					return Err(e.into());
-				},
-			}
+			let params = DefaultExtrinsicParamsBuilder::<Config>::new()
+				.nonce(nonce)
+				.mortal_from_unchecked(MORTALITY, number.into(), hash)
+				.build();
+			let signed = self.api.tx().create_partial_offline(call, params)?.sign(signer);
+			nonces.insert(account.0, nonce.saturating_add(1));
+			signed
+		};
+		let progress = match signed.submit_and_watch().await {
+			Ok(p) => p,
+			Err(e) => {
+				self.nonces.lock().await.remove(&account.0);
+				return Err(e.into());
+			},
 		};
 		let in_block = match progress.wait_for_finalized().await {
 			Ok(b) => b,

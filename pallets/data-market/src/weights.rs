@@ -3,7 +3,7 @@
 //!
 //! frame-benchmarking-cli 48.0.0, 2026-11-27
 //! STEPS: `25`, REPEAT: `10`, WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`
-//! CPU: `AMD EPYC`
+//! CPU: `Intel(R) Xeon(R) Processor`
 
 // Command:
 // target/release/sensorshare-node-bench
@@ -49,8 +49,8 @@ pub trait WeightInfo {
 	fn deliver() -> Weight;
 	fn confirm(s: u32, ) -> Weight;
 	fn expire(s: u32, ) -> Weight;
-	fn deadline_step() -> Weight;
 	fn add_rekeys(s: u32, e: u32, ) -> Weight;
+	fn deadline_step() -> Weight;
 }
 
 /// Weights measured on the SensorShare reference machine, with the runtime's
@@ -61,8 +61,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DataMarket::CaKey` (`max_values`: Some(1), `max_size`: Some(33), added: 528, mode: `MaxEncodedLen`)
 	fn set_ca_key() -> Weight {
 		// Proof size: measured `0`, estimated `0`
-		// Minimum execution time: 25_949_000 picoseconds.
-		Weight::from_parts(26_129_000, 0)
+		// Minimum execution time: 58_364_000 picoseconds.
+		Weight::from_parts(71_566_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `DataMarket::Providers` (r:1 w:1)
@@ -73,8 +73,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn register_provider() -> Weight {
 		// Proof size: measured `244`, estimated `3659`
-		// Minimum execution time: 39_208_000 picoseconds.
-		Weight::from_parts(39_800_000, 3659)
+		// Minimum execution time: 85_898_000 picoseconds.
+		Weight::from_parts(101_237_000, 3659)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -92,8 +92,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn register_identity() -> Weight {
 		// Proof size: measured `271`, estimated `3964`
-		// Minimum execution time: 593_765_000 picoseconds.
-		Weight::from_parts(603_320_000, 3964)
+		// Minimum execution time: 1_243_417_000 picoseconds.
+		Weight::from_parts(1_347_468_000, 3964)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -111,8 +111,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn register_sensor() -> Weight {
 		// Proof size: measured `305`, estimated `3964`
-		// Minimum execution time: 585_193_000 picoseconds.
-		Weight::from_parts(602_369_000, 3964)
+		// Minimum execution time: 847_088_000 picoseconds.
+		Weight::from_parts(1_291_134_000, 3964)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -120,8 +120,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DataMarket::Sensors` (`max_values`: None, `max_size`: Some(499), added: 2974, mode: `MaxEncodedLen`)
 	fn update_sensor() -> Weight {
 		// Proof size: measured `599`, estimated `3964`
-		// Minimum execution time: 10_436_000 picoseconds.
-		Weight::from_parts(11_787_000, 3964)
+		// Minimum execution time: 31_227_000 picoseconds.
+		Weight::from_parts(45_445_000, 3964)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -133,8 +133,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn deregister_sensor() -> Weight {
 		// Proof size: measured `757`, estimated `3964`
-		// Minimum execution time: 35_643_000 picoseconds.
-		Weight::from_parts(39_880_000, 3964)
+		// Minimum execution time: 104_025_000 picoseconds.
+		Weight::from_parts(109_848_000, 3964)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -153,14 +153,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `DataMarket::Deadlines` (r:0 w:1)
 	/// Proof: `DataMarket::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::Agreements` (r:0 w:1)
-	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1513), added: 3988, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1529), added: 4004, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[1, 16]`.
 	fn request_data(s: u32, ) -> Weight {
 		// Proof size: measured `684 + s * (508 ±0)`, estimated `3659 + s * (2974 ±0)`
-		// Minimum execution time: 59_840_000 picoseconds.
-		Weight::from_parts(66_931_110, 3659)
-			// Standard Error: 227_562
-			.saturating_add(Weight::from_parts(8_740_534, 0).saturating_mul(s.into()))
+		// Minimum execution time: 126_899_000 picoseconds.
+		Weight::from_parts(154_842_594, 3659)
+			// Standard Error: 723_217
+			.saturating_add(Weight::from_parts(10_219_521, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
@@ -168,24 +168,24 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 2974).saturating_mul(s.into()))
 	}
 	/// Storage: `DataMarket::Agreements` (r:1 w:1)
-	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1513), added: 3988, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1529), added: 4004, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::ReKeys` (r:0 w:1)
 	/// Proof: `DataMarket::ReKeys` (`max_values`: None, `max_size`: Some(131121), added: 133596, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[1, 16]`.
 	/// The range of component `e` is `[1, 256]`.
 	fn accept_request(s: u32, e: u32, ) -> Weight {
-		// Proof size: measured `427 + s * (66 ±0)`, estimated `4978`
-		// Minimum execution time: 21_372_000 picoseconds.
-		Weight::from_parts(24_176_000, 4978)
-			// Standard Error: 132_485
-			.saturating_add(Weight::from_parts(3_149_857, 0).saturating_mul(s.into()))
-			// Standard Error: 8_554
-			.saturating_add(Weight::from_parts(155_415, 0).saturating_mul(e.into()))
+		// Proof size: measured `443 + s * (66 ±0)`, estimated `4994`
+		// Minimum execution time: 45_637_000 picoseconds.
+		Weight::from_parts(54_300_000, 4994)
+			// Standard Error: 408_744
+			.saturating_add(Weight::from_parts(7_542_287, 0).saturating_mul(s.into()))
+			// Standard Error: 26_393
+			.saturating_add(Weight::from_parts(430_985, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `DataMarket::Agreements` (r:1 w:1)
-	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1513), added: 3988, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1529), added: 4004, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -198,11 +198,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DataMarket::ReKeys` (`max_values`: None, `max_size`: Some(131121), added: 133596, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[1, 16]`.
 	fn reject_request(s: u32, ) -> Weight {
-		// Proof size: measured `665 + s * (574 ±0)`, estimated `4978 + s * (2974 ±0)`
-		// Minimum execution time: 44_075_000 picoseconds.
-		Weight::from_parts(32_292_357, 4978)
-			// Standard Error: 284_843
-			.saturating_add(Weight::from_parts(8_463_249, 0).saturating_mul(s.into()))
+		// Proof size: measured `681 + s * (574 ±0)`, estimated `4994 + s * (2974 ±0)`
+		// Minimum execution time: 88_966_000 picoseconds.
+		Weight::from_parts(110_786_747, 4994)
+			// Standard Error: 543_038
+			.saturating_add(Weight::from_parts(12_731_826, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
@@ -210,7 +210,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 2974).saturating_mul(s.into()))
 	}
 	/// Storage: `DataMarket::Agreements` (r:1 w:1)
-	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1513), added: 3988, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1529), added: 4004, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -223,11 +223,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DataMarket::ReKeys` (`max_values`: None, `max_size`: Some(131121), added: 133596, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[1, 16]`.
 	fn cancel_request(s: u32, ) -> Weight {
-		// Proof size: measured `665 + s * (574 ±0)`, estimated `4978 + s * (2974 ±0)`
-		// Minimum execution time: 45_418_000 picoseconds.
-		Weight::from_parts(54_640_687, 4978)
-			// Standard Error: 162_508
-			.saturating_add(Weight::from_parts(5_943_131, 0).saturating_mul(s.into()))
+		// Proof size: measured `681 + s * (574 ±0)`, estimated `4994 + s * (2974 ±0)`
+		// Minimum execution time: 85_583_000 picoseconds.
+		Weight::from_parts(124_698_031, 4994)
+			// Standard Error: 539_200
+			.saturating_add(Weight::from_parts(11_790_686, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
@@ -235,18 +235,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 2974).saturating_mul(s.into()))
 	}
 	/// Storage: `DataMarket::Agreements` (r:1 w:1)
-	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1513), added: 3988, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1529), added: 4004, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::Deadlines` (r:0 w:2)
 	/// Proof: `DataMarket::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn deliver() -> Weight {
-		// Proof size: measured `1516`, estimated `4978`
-		// Minimum execution time: 32_979_000 picoseconds.
-		Weight::from_parts(35_163_000, 4978)
+		// Proof size: measured `1532`, estimated `4994`
+		// Minimum execution time: 80_888_000 picoseconds.
+		Weight::from_parts(88_258_000, 4994)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `DataMarket::Agreements` (r:1 w:1)
-	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1513), added: 3988, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1529), added: 4004, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:3 w:3)
@@ -259,11 +259,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DataMarket::ReKeys` (`max_values`: None, `max_size`: Some(131121), added: 133596, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[1, 16]`.
 	fn confirm(s: u32, ) -> Weight {
-		// Proof size: measured `1265 + s * (574 ±0)`, estimated `8799 + s * (2974 ±0)`
-		// Minimum execution time: 80_210_000 picoseconds.
-		Weight::from_parts(79_712_659, 8799)
-			// Standard Error: 43_338
-			.saturating_add(Weight::from_parts(6_715_512, 0).saturating_mul(s.into()))
+		// Proof size: measured `1281 + s * (574 ±0)`, estimated `8799 + s * (2974 ±0)`
+		// Minimum execution time: 173_500_000 picoseconds.
+		Weight::from_parts(188_534_264, 8799)
+			// Standard Error: 1_082_498
+			.saturating_add(Weight::from_parts(9_843_040, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
@@ -271,7 +271,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 2974).saturating_mul(s.into()))
 	}
 	/// Storage: `DataMarket::Agreements` (r:1 w:1)
-	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1513), added: 3988, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1529), added: 4004, mode: `MaxEncodedLen`)
+	/// Storage: `Timestamp::Now` (r:1 w:0)
+	/// Proof: `Timestamp::Now` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:3 w:3)
@@ -284,16 +286,33 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DataMarket::ReKeys` (`max_values`: None, `max_size`: Some(131121), added: 133596, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[1, 16]`.
 	fn expire(s: u32, ) -> Weight {
-		// Proof size: measured `1265 + s * (574 ±0)`, estimated `8799 + s * (2974 ±0)`
-		// Minimum execution time: 86_639_000 picoseconds.
-		Weight::from_parts(84_912_829, 8799)
-			// Standard Error: 60_462
-			.saturating_add(Weight::from_parts(6_364_966, 0).saturating_mul(s.into()))
-			.saturating_add(T::DbWeight::get().reads(5_u64))
+		// Proof size: measured `1317 + s * (574 ±0)`, estimated `8799 + s * (2974 ±0)`
+		// Minimum execution time: 165_719_000 picoseconds.
+		Weight::from_parts(196_717_485, 8799)
+			// Standard Error: 963_284
+			.saturating_add(Weight::from_parts(9_946_347, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(s.into())))
 			.saturating_add(Weight::from_parts(0, 2974).saturating_mul(s.into()))
+	}
+	/// Storage: `DataMarket::Agreements` (r:1 w:1)
+	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1529), added: 4004, mode: `MaxEncodedLen`)
+	/// Storage: `DataMarket::ReKeys` (r:1 w:1)
+	/// Proof: `DataMarket::ReKeys` (`max_values`: None, `max_size`: Some(131121), added: 133596, mode: `MaxEncodedLen`)
+	/// The range of component `s` is `[1, 16]`.
+	/// The range of component `e` is `[1, 256]`.
+	fn add_rekeys(s: u32, e: u32, ) -> Weight {
+		// Proof size: measured `131553 + s * (67 ±0)`, estimated `134586`
+		// Minimum execution time: 53_977_000 picoseconds.
+		Weight::from_parts(19_276_440, 134586)
+			// Standard Error: 682_568
+			.saturating_add(Weight::from_parts(19_741_872, 0).saturating_mul(s.into()))
+			// Standard Error: 40_166
+			.saturating_add(Weight::from_parts(114_469, 0).saturating_mul(e.into()))
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `DataMarket::DeadlineCursor` (r:1 w:1)
 	/// Proof: `DataMarket::DeadlineCursor` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
@@ -301,54 +320,47 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DataMarket::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn deadline_step() -> Weight {
 		// Proof size: measured `98`, estimated `3493`
-		// Minimum execution time: 5_298_000 picoseconds.
-		Weight::from_parts(5_578_000, 3493)
+		// Minimum execution time: 8_165_000 picoseconds.
+		Weight::from_parts(9_723_000, 3493)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
-	}
-	fn add_rekeys(s: u32, e: u32, ) -> Weight {
-		Weight::from_parts(24_176_000, 4978)
-			.saturating_add(Weight::from_parts(3_149_857, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(155_415, 0).saturating_mul(e.into()))
-			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 }
 
 /// The same measurements with ParityDb's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn set_ca_key() -> Weight {
-		Weight::from_parts(26_129_000, 0)
+		Weight::from_parts(71_566_000, 0)
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn register_provider() -> Weight {
-		Weight::from_parts(39_800_000, 3659)
+		Weight::from_parts(101_237_000, 3659)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn register_identity() -> Weight {
-		Weight::from_parts(603_320_000, 3964)
+		Weight::from_parts(1_347_468_000, 3964)
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn register_sensor() -> Weight {
-		Weight::from_parts(602_369_000, 3964)
+		Weight::from_parts(1_291_134_000, 3964)
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn update_sensor() -> Weight {
-		Weight::from_parts(11_787_000, 3964)
+		Weight::from_parts(45_445_000, 3964)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn deregister_sensor() -> Weight {
-		Weight::from_parts(39_880_000, 3964)
+		Weight::from_parts(109_848_000, 3964)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn request_data(s: u32, ) -> Weight {
-		Weight::from_parts(66_931_110, 3659)
-			.saturating_add(Weight::from_parts(8_740_534, 0).saturating_mul(s.into()))
+		Weight::from_parts(154_842_594, 3659)
+			.saturating_add(Weight::from_parts(10_219_521, 0).saturating_mul(s.into()))
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
@@ -356,15 +368,15 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2974).saturating_mul(s.into()))
 	}
 	fn accept_request(s: u32, e: u32, ) -> Weight {
-		Weight::from_parts(24_176_000, 4978)
-			.saturating_add(Weight::from_parts(3_149_857, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(155_415, 0).saturating_mul(e.into()))
+		Weight::from_parts(54_300_000, 4994)
+			.saturating_add(Weight::from_parts(7_542_287, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(430_985, 0).saturating_mul(e.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn reject_request(s: u32, ) -> Weight {
-		Weight::from_parts(32_292_357, 4978)
-			.saturating_add(Weight::from_parts(8_463_249, 0).saturating_mul(s.into()))
+		Weight::from_parts(110_786_747, 4994)
+			.saturating_add(Weight::from_parts(12_731_826, 0).saturating_mul(s.into()))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
@@ -372,8 +384,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2974).saturating_mul(s.into()))
 	}
 	fn cancel_request(s: u32, ) -> Weight {
-		Weight::from_parts(54_640_687, 4978)
-			.saturating_add(Weight::from_parts(5_943_131, 0).saturating_mul(s.into()))
+		Weight::from_parts(124_698_031, 4994)
+			.saturating_add(Weight::from_parts(11_790_686, 0).saturating_mul(s.into()))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
@@ -381,13 +393,13 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2974).saturating_mul(s.into()))
 	}
 	fn deliver() -> Weight {
-		Weight::from_parts(35_163_000, 4978)
+		Weight::from_parts(88_258_000, 4994)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn confirm(s: u32, ) -> Weight {
-		Weight::from_parts(79_712_659, 8799)
-			.saturating_add(Weight::from_parts(6_715_512, 0).saturating_mul(s.into()))
+		Weight::from_parts(188_534_264, 8799)
+			.saturating_add(Weight::from_parts(9_843_040, 0).saturating_mul(s.into()))
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
@@ -395,24 +407,24 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2974).saturating_mul(s.into()))
 	}
 	fn expire(s: u32, ) -> Weight {
-		Weight::from_parts(84_912_829, 8799)
-			.saturating_add(Weight::from_parts(6_364_966, 0).saturating_mul(s.into()))
-			.saturating_add(ParityDbWeight::get().reads(5_u64))
+		Weight::from_parts(196_717_485, 8799)
+			.saturating_add(Weight::from_parts(9_946_347, 0).saturating_mul(s.into()))
+			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(s.into())))
 			.saturating_add(Weight::from_parts(0, 2974).saturating_mul(s.into()))
 	}
-	fn deadline_step() -> Weight {
-		Weight::from_parts(5_578_000, 3493)
-			.saturating_add(ParityDbWeight::get().reads(2_u64))
-			.saturating_add(ParityDbWeight::get().writes(1_u64))
-	}
 	fn add_rekeys(s: u32, e: u32, ) -> Weight {
-		Weight::from_parts(24_176_000, 4978)
-			.saturating_add(Weight::from_parts(3_149_857, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(155_415, 0).saturating_mul(e.into()))
+		Weight::from_parts(19_276_440, 134586)
+			.saturating_add(Weight::from_parts(19_741_872, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(114_469, 0).saturating_mul(e.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
+	}
+	fn deadline_step() -> Weight {
+		Weight::from_parts(9_723_000, 3493)
+			.saturating_add(ParityDbWeight::get().reads(2_u64))
+			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 }
