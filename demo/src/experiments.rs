@@ -32,7 +32,15 @@ use std::{
 use tokio::task::JoinSet;
 
 /// How long one request may take before an experiment gives up.
-const TIMEOUT: Duration = Duration::from_secs(600);
+const TIMEOUT: Duration = Duration::from_secs(180);
+
+/// `work`, or an error naming `what` if it takes longer than [`TIMEOUT`].
+async fn within<T>(
+	what: String,
+	work: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+	tokio::time::timeout(TIMEOUT, work).await.map_err(|_| Error::Timeout(what))?
+}
 
 /// The parts of one request's latency (Fig. 3). Moments on chain are the blocks'
 /// timestamps (when each block was authored); the parts add up to the whole.
@@ -265,7 +273,7 @@ impl Bench {
 			let (chain, log, worker) =
 				(self.chain().clone(), self.log.clone(), self.worker.clone());
 			let (sensors, epochs) = (self.sensors.clone(), self.epochs);
-			round.spawn(async move {
+			round.spawn(within(format!("request {i} of a round of {n}"), async move {
 				let started = Instant::now();
 				let (id, included) = requester.request(&chain, &sensors, epochs, u128::MAX).await?;
 				let (_, block, _) =
@@ -273,7 +281,7 @@ impl Bench {
 				requester.fetch(&chain, &worker, id).await?;
 				let latency = started.elapsed();
 				Ok::<_, Error>((id, requester, latency, included.block_number, block))
-			});
+			}));
 		}
 		let (mut latencies, mut first, mut last) = (Vec::new(), u32::MAX, 0);
 		let mut settle = JoinSet::new();
