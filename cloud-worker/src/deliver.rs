@@ -166,9 +166,9 @@ pub async fn write_delivery(store: &Store, job: &Job) -> Result<Written, Deliver
 			segments.push(entry);
 		}
 	}
-	let order =
-		|hex_id: &str| job.sensors.iter().position(|(s, _)| hex::encode(s.as_bytes()) == hex_id);
-	segments.sort_by_key(|e| (order(&e.sensor), e.epoch));
+	// In the agreement's sensor order, each sensor's epochs ascending.
+	let order: Vec<String> = job.sensors.iter().map(|(s, _)| hex::encode(s.as_bytes())).collect();
+	segments.sort_by_key(|e| (order.iter().position(|s| *s == e.sensor), e.epoch));
 	let manifest = Manifest {
 		version: MANIFEST_VERSION,
 		agreement: job.agreement,
