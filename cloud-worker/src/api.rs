@@ -12,6 +12,13 @@
 //!
 //! Sensors are named by their identity in hex. Every refusal is a 4xx with a reason
 //! in plain text, and stores nothing.
+//!
+//! The challenge and the manifest take `?wait=<seconds>` (at most
+//! [`MAX_WAIT_SECS`]): while the delivery is not written yet, the request waits for
+//! it instead of answering 404 at once. A requester that has seen its request
+//! accepted can so download as soon as the worker has written the delivery, before
+//! the `deliver` transaction is final; it checks the manifest against the digest on
+//! chain once that is, before it confirms.
 
 use crate::{
 	auth::Auth,
@@ -22,7 +29,7 @@ use crate::{
 };
 use axum::{
 	body::Bytes,
-	extract::{DefaultBodyLimit, Path, State},
+	extract::{DefaultBodyLimit, Path, Query, State},
 	http::{header, HeaderMap, StatusCode},
 	response::{IntoResponse, Response},
 	routing::{get, post, put},
@@ -33,12 +40,18 @@ use sensorshare_protocol::{
 	auth::{Challenge, ChallengeAnswer, Token},
 	upload::UnverifiedRecordUpload,
 };
-use std::{sync::Arc, time::Instant};
+use serde::Deserialize;
+use std::{
+	sync::Arc,
+	time::{Duration, Instant},
+};
 
 /// The largest capsule upload: a capsule with a 64-byte identity is 170 bytes.
 const MAX_CAPSULE_BYTES: usize = 1024;
 /// The largest challenge answer.
 const MAX_ANSWER_BYTES: usize = 1024;
+/// The longest a request may wait for a delivery to be written.
+pub const MAX_WAIT_SECS: u64 = 60;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -53,6 +66,69 @@ pub struct ApiState {
 	pub metrics: Metrics,
 	/// The largest record upload.
 	pub max_record_bytes: usize,
+	/// Deliveries as they are written, for the requests waiting for them.
+	pub published: Published,
+	/// Turns true when the worker stops: waiting requests answer at once.
+	pub stopping: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Wakes the requests waiting for deliveries each time one is written.
+#[derive(Clone)]
+pub struct Published(Arc<tokio::sync::watch::Sender<()>>);
+
+impl Default for Published {
+	fn default() -> Self {
+		Published(Arc::new(tokio::sync::watch::channel(()).0))
+	}
+}
+
+impl Published {
+	/// Tells the waiting requests that a delivery was written.
+	pub fn notify(&self) {
+		self.0.send_replace(());
+	}
+}
+
+/// `?wait=<seconds>`: how long a request may wait for its delivery to be written.
+#[derive(Debug, Default, Deserialize)]
+pub struct Wait {
+	/// Seconds, at most [`MAX_WAIT_SECS`]; none: answer at once.
+	wait: Option<u64>,
+}
+
+impl Wait {
+	/// Asks `look` until it finds something, the wait is over or the worker stops;
+	/// each delivery written asks again.
+	async fn until<T, F>(
+		self,
+		state: &ApiState,
+		look: impl Fn() -> F,
+	) -> Result<Option<T>, ApiError>
+	where
+		F: std::future::Future<Output = Result<Option<T>, ApiError>>,
+	{
+		let secs = self.wait.unwrap_or(0);
+		if secs > MAX_WAIT_SECS {
+			return Err(ApiError::WaitTooLong(secs));
+		}
+		let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+		// Subscribed before the first look: a delivery written in between still wakes.
+		let mut published = state.published.0.subscribe();
+		let mut stopping = state.stopping.clone();
+		loop {
+			if let Some(found) = look().await? {
+				return Ok(Some(found));
+			}
+			if *stopping.borrow() {
+				return Ok(None);
+			}
+			tokio::select! {
+				_ = tokio::time::sleep_until(deadline) => return Ok(None),
+				_ = stopping.changed() => return Ok(None),
+				changed = published.changed() => if changed.is_err() { return Ok(None) },
+			}
+		}
+	}
 }
 
 /// Why a request was refused.
@@ -106,6 +182,9 @@ pub enum ApiError {
 	/// The chain cannot be reached.
 	#[error("the chain is unreachable: {0}")]
 	ChainUnavailable(String),
+	/// The request asks to wait longer than the worker lets it.
+	#[error("wait={0} is longer than the {MAX_WAIT_SECS} seconds a request may wait")]
+	WaitTooLong(u64),
 	/// The store failed.
 	#[error("storage failure")]
 	Store(#[from] StoreError),
@@ -115,7 +194,9 @@ impl ApiError {
 	fn status(&self) -> StatusCode {
 		use ApiError::*;
 		match self {
-			BadSensorId | CapsuleMismatch | BadAnswer(_) => StatusCode::BAD_REQUEST,
+			BadSensorId | CapsuleMismatch | BadAnswer(_) | WaitTooLong(_) => {
+				StatusCode::BAD_REQUEST
+			},
 			InvalidCapsule(_) | InvalidRecord(_) | RecordOutsideEpoch(_) => {
 				StatusCode::UNPROCESSABLE_ENTITY
 			},
@@ -280,8 +361,12 @@ async fn post_record(
 async fn post_challenge(
 	State(state): State<ApiState>,
 	Path(id): Path<u64>,
+	Query(wait): Query<Wait>,
 ) -> Result<Json<Challenge>, ApiError> {
-	read_access(&state.store, id).await?.ok_or(ApiError::NoDelivery(id))?;
+	let store = &state.store;
+	wait.until(&state, || async move { Ok(read_access(store, id).await?) })
+		.await?
+		.ok_or(ApiError::NoDelivery(id))?;
 	let challenge = state.auth.challenge(id);
 	Ok(Json(Challenge {
 		challenge: hex::encode(challenge),
@@ -330,11 +415,15 @@ fn octets(state: &ApiState, bytes: Bytes, content_type: &'static str) -> Respons
 async fn get_manifest(
 	State(state): State<ApiState>,
 	Path((id, through)): Path<(u64, u64)>,
+	Query(wait): Query<Wait>,
 	headers: HeaderMap,
 ) -> Result<Response, ApiError> {
 	authorize(&state, id, &headers)?;
-	let bytes =
-		state.store.get_opt(&manifest_path(id, through)).await?.ok_or(ApiError::NoDelivery(id))?;
+	let (store, path) = (&state.store, &manifest_path(id, through));
+	let bytes = wait
+		.until(&state, || async move { Ok(store.get_opt(path).await?) })
+		.await?
+		.ok_or(ApiError::NoDelivery(id))?;
 	Ok(octets(&state, bytes, "application/json"))
 }
 

@@ -69,6 +69,8 @@ pub async fn run(
 		return Err(WorkerError::NotAProvider(provider.to_string()));
 	}
 	let metrics = metrics::Metrics::new()?;
+	let published = api::Published::default();
+	let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
 	let state = api::ApiState {
 		store: store.clone(),
 		directory: Arc::new(directory::Directory::new(
@@ -79,6 +81,8 @@ pub async fn run(
 		auth: Arc::new(auth::Auth::new(config.limits.challenge_ttl(), config.limits.token_ttl())),
 		metrics: metrics.clone(),
 		max_record_bytes: config.limits.max_record_bytes,
+		published: published.clone(),
+		stopping: stop_rx.clone(),
 	};
 	let tcp = tokio::net::TcpListener::bind(config.listen)
 		.await
@@ -86,7 +90,6 @@ pub async fn run(
 	let addr = tcp.local_addr().unwrap_or(config.listen);
 	tracing::info!(%addr, %provider, chain = %config.chain_url, "cloud worker listening");
 
-	let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
 	let mut http_stop = stop_rx.clone();
 	let http = tokio::spawn(async move {
 		axum::serve(tcp, api::router(state))
@@ -103,6 +106,7 @@ pub async fn run(
 		public_url: config.public_url.clone(),
 		metrics,
 		max_concurrent: config.limits.max_concurrent_deliveries,
+		published,
 	};
 	let cursor = listener::Cursor::new(&config.state_dir);
 	let mut follow = tokio::spawn(listener::run(deliverer, cursor, stop_rx));

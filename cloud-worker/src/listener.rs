@@ -133,6 +133,8 @@ pub struct Deliverer {
 	pub metrics: Metrics,
 	/// Deliveries in progress at once.
 	pub max_concurrent: usize,
+	/// Wakes the downloads waiting for a delivery.
+	pub published: crate::api::Published,
 }
 
 impl Deliverer {
@@ -207,13 +209,21 @@ impl Deliverer {
 		self.metrics.write_seconds.observe(started.elapsed().as_secs_f64());
 		self.metrics.reencrypt_seconds.inc_by(written.reencrypt.as_secs_f64());
 		self.metrics.delivered_bytes.inc_by(written.record_bytes);
+		self.published.notify();
 
 		// The chain may have moved on while the delivery was written.
 		match self.chain.agreement(id).await? {
 			Some(a)
 				if a.status == AgreementStatus::Accepted
 					&& a.last_delivered_epoch() == delivered_through => {},
-			_ => return Ok(false),
+			other => {
+				tracing::info!(
+					agreement = id,
+					status = ?other.map(|a| (a.status, a.last_delivered_epoch())),
+					"the agreement moved on while its delivery was written; not submitting"
+				);
+				return Ok(false);
+			},
 		}
 		let location = format!(
 			"{}/v1/deliveries/{id}/manifests/{through_epoch}",
@@ -245,6 +255,7 @@ impl Deliverer {
 					Some("AgreementNotAccepted" | "EpochDeliveredAlready")
 				) =>
 			{
+				tracing::info!(agreement = id, error = %e, "delivered already");
 				Ok(false)
 			},
 			Err(e) => Err(e.into()),

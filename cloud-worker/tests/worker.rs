@@ -95,6 +95,67 @@ async fn an_accepted_agreement_is_delivered_and_decrypts_for_the_requester_only(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_requester_that_waits_gets_its_delivery_as_soon_as_it_is_written() {
+	let chain = Chain::start().await;
+	let worker = Worker::start(&chain.node.url(), chain.node.dir()).await;
+	let sensor = enroll("sensor-1", 1);
+	let bob = enroll("bob", 3);
+	chain.register_sensor("//Alice", &sensor, "//Ferdie").await;
+	chain.register_identity("//Bob", &bob).await;
+	for epoch in 10..=11 {
+		upload_epoch(&worker.client, &sensor, epoch, 4).await;
+	}
+
+	// Bob starts waiting before Alice has even accepted.
+	let id = chain.request("//Bob", &[&sensor], 10, 11).await;
+	let keys = sensor_keys(&[&sensor]);
+	let (client, bob_key, keys_ahead) = (worker.client.clone(), bob.clone(), keys.clone());
+	let ahead = tokio::spawn(async move {
+		let wait = Duration::from_secs(90);
+		client.fetch_ahead(id, 11, wait, &bob_key, &keys_ahead, &mut rng(5), |_| {}).await
+	});
+	chain.accept("//Alice", id, &[&sensor], &public_key(&bob)).await;
+	let fetched = ahead.await.expect("the task").expect("the delivery, once written");
+	let readings: Vec<(u64, usize)> =
+		fetched.epochs.iter().map(|e| (e.epoch, e.readings.len())).collect();
+	assert_eq!(readings, vec![(10, 4), (11, 4)]);
+
+	// What Bob got ahead is what the worker then vouches for on chain.
+	let (_, digest) = chain.delivered(id, DELIVERY).await;
+	assert_eq!(fetched.digest, digest, "the manifest downloaded ahead is the one on chain");
+	let checked = worker
+		.client
+		.fetch(&delivery(id, 11, digest), &bob, &keys, &mut rng(6), |_| {})
+		.await
+		.expect("the delivery checks against the chain");
+	assert_eq!(checked.epochs, fetched.epochs);
+
+	// A wait longer than the worker allows is refused with the reason.
+	let http = reqwest::Client::new();
+	let challenge = format!("{}/v1/deliveries/{id}/challenge", worker.client_base());
+	let r = http.post(&challenge).query(&[("wait", 61)]).send().await.expect("the worker answers");
+	assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+	assert!(r.text().await.unwrap_or_default().contains("60 seconds"));
+	// A delivery that never comes: 404 once the wait is over.
+	let none = format!("{}/v1/deliveries/999/challenge", worker.client_base());
+	let r = http.post(&none).query(&[("wait", 1)]).send().await.expect("the worker answers");
+	assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+	// A request still waiting when the worker stops is answered, and the worker stops.
+	let waiting = tokio::spawn(async move {
+		http.post(&none).query(&[("wait", 60)]).send().await.map(|r| r.status())
+	});
+	// Time for the request to reach the worker before it stops.
+	tokio::time::sleep(Duration::from_millis(500)).await;
+	worker.stop().await;
+	let status = tokio::time::timeout(Duration::from_secs(30), waiting)
+		.await
+		.expect("answered before its wait is over")
+		.expect("the task");
+	assert_eq!(status.expect("an answer"), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_and_malformed_uploads_are_refused_and_nothing_is_stored() {
 	let chain = Chain::start().await;
 	let worker = Worker::start(&chain.node.url(), chain.node.dir()).await;

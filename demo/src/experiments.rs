@@ -52,12 +52,17 @@ pub struct Fig3Sample {
 	pub acceptance: Duration,
 	/// The worker's time verifying and re-encrypting capsules.
 	pub reencrypt: Duration,
-	/// The rest of the delivery, to the `deliver` block: reading and writing the
-	/// segments, the transaction.
+	/// The rest of the delivery, from the acceptance's block to the requester holding
+	/// the manifest: the worker seeing the block final, reading and writing the
+	/// segments.
 	pub delivery: Duration,
-	/// From the delivery's block to the records decrypted: seeing the block final,
-	/// the download, the checks and the decryption.
+	/// From the manifest in hand to the records decrypted: the download, the checks
+	/// and the decryption.
 	pub fetch: Duration,
+	/// From the acceptance's block to the `deliver` transaction's block. Off the
+	/// path: the requester has its data before; it checks the digest on chain
+	/// against what it downloaded once this block is final, before confirming.
+	pub recorded: Duration,
 	/// The whole, from submitting the request to decrypted data.
 	pub total: Duration,
 	/// The owner's time generating the re-keys (inside `acceptance`).
@@ -170,7 +175,9 @@ impl Bench {
 			tokio::time::sleep(Duration::from_millis(200)).await;
 		}
 		let (head, _) = chain.finalized_head().await?;
-		let log = EventLog::follow(chain, head + 1);
+		// On a connection of its own: the many transactions watched on the main one
+		// must not hold back the blocks it follows.
+		let log = EventLog::follow(ChainClient::connect(chain.url()).await?, head + 1);
 		let worker = WorkerClient::new(&stack.worker_url);
 		Ok(Bench {
 			stack,
@@ -216,21 +223,23 @@ impl Bench {
 
 	/// One request by the first requester, timed in its parts (Fig. 3): on this
 	/// machine's clock for what the requester sees, and by the blocks' timestamps for
-	/// when the acceptance and the delivery happened on chain.
-	pub async fn fig3_run(&self) -> Result<Fig3Sample, Error> {
+	/// when the request and the acceptance happened on chain. The requester downloads
+	/// as soon as the worker has written the delivery; its confirmation (after the
+	/// digest on chain is checked) goes into `settling`.
+	pub async fn fig3_run(&self, settling: &mut Settling) -> Result<Fig3Sample, Error> {
 		let chain = self.chain();
-		let requester = &self.requesters[0];
+		let requester = self.requesters[0].clone();
 		let before = self.reencrypt_seconds().await?;
 		let started = now_ms();
 		let (id, included) =
 			requester.request(chain, &self.sensors, self.epochs, u128::MAX).await?;
 		let requested = crate::market::block_time_ms(chain, included.block_hash).await;
-		let (_, accepted) = self.log.wait(id, TIMEOUT, |p| p.accepted).await?;
 		let last = self.epochs.1;
-		let (_, _, delivered) =
-			self.log.wait(id, TIMEOUT, |p| p.delivered.filter(|(t, ..)| *t == last)).await?;
-		let fetched = requester.fetch(chain, &self.worker, id).await?;
+		let asked = now_ms();
+		let fetched = requester.fetch_ahead(chain, &self.worker, id, last, TIMEOUT).await?;
 		let done = now_ms();
+		let ready = asked.saturating_add(fetched.waited.as_millis() as u64);
+		let (_, accepted) = self.log.wait(id, TIMEOUT, |p| p.accepted).await?;
 		let reencrypt =
 			Duration::from_secs_f64((self.reencrypt_seconds().await? - before).max(0.0));
 
@@ -248,56 +257,93 @@ impl Bench {
 		)
 		.map_err(|e| Error::Crypto(e.to_string()))?;
 		let rekeygen = t.elapsed();
-		requester.confirm(chain, id).await?;
+		let (_, _, recorded) =
+			self.log.wait(id, TIMEOUT, |p| p.delivered.filter(|(t, ..)| *t == last)).await?;
+		self.settle(settling, requester, id, fetched.digest, 0);
 
-		let delivery = ms(accepted, delivered);
+		let delivery = ms(accepted, ready);
 		Ok(Fig3Sample {
 			request: ms(started, requested),
 			acceptance: ms(requested, accepted),
 			reencrypt: reencrypt.min(delivery),
 			delivery: delivery.saturating_sub(reencrypt),
-			fetch: ms(delivered, done),
+			fetch: ms(ready, done),
 			total: ms(started, done),
+			recorded: ms(accepted, recorded),
 			rekeygen,
 			decrypt2: fetched.decrypt2,
 		})
 	}
 
+	/// Once agreement `id`'s delivery is on chain: checks that its digest is that of
+	/// the data downloaded, and confirms it. The task gives the delivery's block.
+	fn settle(
+		&self,
+		settling: &mut Settling,
+		requester: Arc<Requester>,
+		id: u64,
+		digest: [u8; 32],
+		round: usize,
+	) {
+		let (chain, log, last) = (self.chain().clone(), self.log.clone(), self.epochs.1);
+		settling.spawn(within(format!("agreement {id} settled"), async move {
+			let (_, block, _) =
+				log.wait(id, TIMEOUT, |p| p.delivered.filter(|(t, ..)| *t == last)).await?;
+			let a = chain
+				.agreement(id)
+				.await?
+				.ok_or_else(|| Error::Unexpected(format!("agreement {id} is gone")))?;
+			if a.delivery.map(|(_, d)| d) != Some(digest) {
+				return Err(Error::Unexpected(format!(
+					"agreement {id}: the digest on chain is not that of the data downloaded"
+				)));
+			}
+			requester.confirm(&chain, id).await?;
+			Ok((round, block))
+		}));
+	}
+
 	/// `n` requests at once, spread over the requesters: each one's latency from
-	/// its submission to its data decrypted, and how many blocks the round spanned,
-	/// from the first request's to the last delivery's (Fig. 4).
-	pub async fn fig4_round(&self, n: usize) -> Result<(Vec<Duration>, u32), Error> {
-		let mut round = JoinSet::new();
+	/// its submission to its data decrypted (Fig. 4), and the block of the first
+	/// request. Each requester downloads as soon as the worker has written its
+	/// delivery; the confirmations go into `settling`, each giving `round` and the
+	/// delivery's block.
+	pub async fn fig4_round(
+		&self,
+		n: usize,
+		round: usize,
+		settling: &mut Settling,
+	) -> Result<(Vec<Duration>, u32), Error> {
+		let mut requests = JoinSet::new();
 		for i in 0..n {
 			let requester = self.requesters[i % self.requesters.len()].clone();
-			let (chain, log, worker) =
-				(self.chain().clone(), self.log.clone(), self.worker.clone());
+			let (chain, worker) = (self.chain().clone(), self.worker.clone());
 			let (sensors, epochs) = (self.sensors.clone(), self.epochs);
-			round.spawn(within(format!("request {i} of a round of {n}"), async move {
+			requests.spawn(async move {
 				let started = Instant::now();
-				let (id, included) = requester.request(&chain, &sensors, epochs, u128::MAX).await?;
-				let (_, block, _) =
-					log.wait(id, TIMEOUT, |p| p.delivered.filter(|(t, ..)| *t == epochs.1)).await?;
-				requester.fetch(&chain, &worker, id).await?;
+				let (id, included) = within(
+					format!("request {i} of a round of {n}, to its block"),
+					requester.request(&chain, &sensors, epochs, u128::MAX),
+				)
+				.await?;
+				let fetched = within(
+					format!("request {i} of a round of {n}, agreement {id} fetched"),
+					requester.fetch_ahead(&chain, &worker, id, epochs.1, TIMEOUT),
+				)
+				.await?;
 				let latency = started.elapsed();
-				Ok::<_, Error>((id, requester, latency, included.block_number, block))
-			}));
+				Ok::<_, Error>((id, requester, latency, included.block_number, fetched.digest))
+			});
 		}
-		let (mut latencies, mut first, mut last) = (Vec::new(), u32::MAX, 0);
-		let mut settle = JoinSet::new();
-		while let Some(r) = round.join_next().await {
-			let (id, requester, latency, requested, delivered) =
+		let (mut latencies, mut first) = (Vec::new(), u32::MAX);
+		while let Some(r) = requests.join_next().await {
+			let (id, requester, latency, requested, digest) =
 				r.map_err(|e| Error::Unexpected(e.to_string()))??;
 			latencies.push(latency);
 			first = first.min(requested);
-			last = last.max(delivered);
-			let chain = self.chain().clone();
-			settle.spawn(async move { requester.confirm(&chain, id).await.map(|_| ()) });
+			self.settle(settling, requester, id, digest, round);
 		}
-		while let Some(r) = settle.join_next().await {
-			r.map_err(|e| Error::Unexpected(e.to_string()))??;
-		}
-		Ok((latencies, last.saturating_sub(first) + 1))
+		Ok((latencies, first))
 	}
 
 	/// Submits `count` transactions, spread over the requesters, all at once; the
@@ -341,6 +387,20 @@ impl Bench {
 	}
 }
 
+/// Confirmations in flight: each gives its round and the block of its delivery.
+pub type Settling = JoinSet<Result<(usize, u32), Error>>;
+
+/// Waits for every confirmation in `settling`; the last delivery block of each round.
+async fn settled(settling: &mut Settling) -> Result<HashMap<usize, u32>, Error> {
+	let mut last = HashMap::new();
+	while let Some(r) = settling.join_next().await {
+		let (round, block) = r.map_err(|e| Error::Unexpected(e.to_string()))??;
+		let b = last.entry(round).or_insert(block);
+		*b = (*b).max(block);
+	}
+	Ok(last)
+}
+
 /// A kind of transaction for the throughput test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxKind {
@@ -372,6 +432,7 @@ impl Fig3 {
 			("total, with PRE", part(|s| s.total)),
 			("total, without PRE", part(Fig3Sample::without_pre)),
 			("of which PRE operations", part(Fig3Sample::pre)),
+			("(off the path) acceptance → `deliver` in a block", part(|s| s.recorded)),
 		]
 	}
 
@@ -399,14 +460,26 @@ pub struct PaperConfig {
 	pub fig4_levels: Vec<usize>,
 	/// Rounds per level of `fig4_levels`.
 	pub fig4_reps: usize,
-	/// Larger levels of Fig. 4, each with `fig4_big_reps` rounds.
-	pub fig4_big_levels: Vec<usize>,
-	/// Rounds per level of `fig4_big_levels`.
-	pub fig4_big_reps: usize,
+	/// Larger levels of Fig. 4, each with its number of rounds.
+	pub fig4_big_levels: Vec<(usize, usize)>,
 	/// Transactions of each kind in the throughput test (0: skip it).
 	pub tps_count: usize,
 	/// Data users the requests are spread over.
 	pub requesters: usize,
+	/// The chain's block time, if it has one: each run and round then starts at a
+	/// random moment of a block, as requests arrive, and confirmations ride in the
+	/// next round's blocks instead of holding it back.
+	pub block_ms: Option<u64>,
+}
+
+impl PaperConfig {
+	/// On a chain with a block time: waits a random part of a block.
+	async fn random_phase(&self) {
+		if let Some(block) = self.block_ms {
+			let wait = rand::Rng::gen_range(&mut rand::thread_rng(), 0..block);
+			tokio::time::sleep(Duration::from_millis(wait)).await;
+		}
+	}
 }
 
 /// Runs the setting's experiments on `bench`, drawing the figures into `out`; the
@@ -426,8 +499,13 @@ pub async fn run(
 
 	if config.fig3_runs > 0 {
 		let mut samples = Vec::new();
+		let mut settling = Settling::new();
 		for i in 0..config.fig3_runs {
-			let s = bench.fig3_run().await?;
+			config.random_phase().await;
+			let s = bench.fig3_run(&mut settling).await?;
+			if config.block_ms.is_none() {
+				settled(&mut settling).await?;
+			}
 			progress(&format!(
 				"fig. 3 run {}/{}: {:.3} s",
 				i + 1,
@@ -436,6 +514,7 @@ pub async fn run(
 			));
 			samples.push(s);
 		}
+		settled(&mut settling).await?;
 		let fig = Fig3 { samples };
 		w(&mut md, format!(
 			"**Fig. 3**: one request for {} sensors × 2 epochs, {} runs; mean and 95 % confidence interval.\n",
@@ -465,7 +544,7 @@ pub async fn run(
 		.fig4_levels
 		.iter()
 		.map(|n| (*n, config.fig4_reps))
-		.chain(config.fig4_big_levels.iter().map(|n| (*n, config.fig4_big_reps)))
+		.chain(config.fig4_big_levels.iter().copied())
 		.collect();
 	if !levels.is_empty() {
 		let mut points = Vec::new();
@@ -474,17 +553,33 @@ pub async fn run(
 		w(&mut md, "|---:|---:|---:|---:|---:|---:|".into());
 		let mut single = None;
 		for (n, reps) in levels {
-			let (mut round_means, mut most_blocks) = (Vec::new(), 0);
+			let (mut round_means, mut firsts, mut lasts) = (Vec::new(), Vec::new(), HashMap::new());
+			let mut settling = Settling::new();
 			for r in 0..reps {
-				let (latencies, blocks) = bench.fig4_round(n).await?;
+				config.random_phase().await;
+				let (latencies, first) = bench.fig4_round(n, r, &mut settling).await?;
+				if config.block_ms.is_none() {
+					lasts.extend(settled(&mut settling).await?);
+				}
 				let mean = summarize_secs(&latencies).mean;
 				progress(&format!(
-					"fig. 4: {n} concurrent, round {}/{reps}: mean {mean:.3} s, {blocks} blocks",
+					"fig. 4: {n} concurrent, round {}/{reps}: mean {mean:.3} s",
 					r + 1
 				));
 				round_means.push(mean);
-				most_blocks = most_blocks.max(blocks);
+				firsts.push(first);
 			}
+			lasts.extend(settled(&mut settling).await?);
+			// Blocks from a round's first request to its last delivery, both included.
+			let most_blocks = firsts
+				.iter()
+				.enumerate()
+				.map(|(r, first)| lasts.get(&r).map_or(0, |last| last.saturating_sub(*first) + 1))
+				.max()
+				.unwrap_or(0);
+			progress(&format!(
+				"fig. 4: {n} concurrent: at most {most_blocks} blocks to the last delivery"
+			));
 			let s = summarize(&round_means);
 			let base = *single.get_or_insert(s.mean);
 			w(

@@ -89,22 +89,73 @@ impl Requester {
 		) else {
 			return Err(Error::Unexpected(format!("agreement {id} is not delivered")));
 		};
-		let mut keys = HashMap::new();
-		for s in &a.sensors {
-			let sensor = chain
-				.sensor(s.as_bytes())
-				.await?
-				.ok_or_else(|| Error::Unexpected("a sensor is gone".into()))?;
-			keys.insert(sensor.id, sensor.public_key);
-		}
+		let keys = sensor_keys(chain, &a).await?;
 		let delivery = DeliveryRef { agreement: id, through_epoch, digest };
 		Ok(worker.fetch(&delivery, &self.key, &keys, &mut OsRng, |_| {}).await?)
+	}
+
+	/// Downloads and decrypts agreement `id`'s delivery through `through_epoch` as
+	/// soon as the worker has written it, waiting up to `wait`: before the delivery
+	/// is on chain. [`Self::check_delivery`] compares it with the chain's later.
+	pub async fn fetch_ahead(
+		&self,
+		chain: &ChainClient,
+		worker: &WorkerClient,
+		id: u64,
+		through_epoch: u64,
+		wait: Duration,
+	) -> Result<Fetched, Error> {
+		let a = chain
+			.agreement(id)
+			.await?
+			.ok_or_else(|| Error::Unexpected(format!("agreement {id} is gone")))?;
+		let keys = sensor_keys(chain, &a).await?;
+		Ok(worker
+			.fetch_ahead(id, through_epoch, wait, &self.key, &keys, &mut OsRng, |_| {})
+			.await?)
+	}
+
+	/// Whether the delivery of agreement `id` on chain is the one fetched ahead: its
+	/// digest is the digest of what was downloaded.
+	pub async fn check_delivery(
+		&self,
+		chain: &ChainClient,
+		id: u64,
+		fetched: &Fetched,
+	) -> Result<(), Error> {
+		let a = chain
+			.agreement(id)
+			.await?
+			.ok_or_else(|| Error::Unexpected(format!("agreement {id} is gone")))?;
+		match a.delivery {
+			Some((_, digest)) if digest == fetched.digest => Ok(()),
+			Some(_) => Err(Error::Unexpected(format!(
+				"agreement {id}: the digest on chain is not that of the data downloaded"
+			))),
+			None => Err(Error::Unexpected(format!("agreement {id} is not delivered"))),
+		}
 	}
 
 	/// Confirms agreement `id`: the escrow goes to the owner and the provider.
 	pub async fn confirm(&self, chain: &ChainClient, id: u64) -> Result<Included, Error> {
 		Ok(chain.submit(&api::tx().data_market().confirm(id), &self.signer).await?)
 	}
+}
+
+/// The public keys of agreement `a`'s sensors, from the chain.
+async fn sensor_keys(
+	chain: &ChainClient,
+	a: &sensorshare_chain_client::Agreement,
+) -> Result<HashMap<Identity, PublicKey>, Error> {
+	let mut keys = HashMap::new();
+	for s in &a.sensors {
+		let sensor = chain
+			.sensor(s.as_bytes())
+			.await?
+			.ok_or_else(|| Error::Unexpected("a sensor is gone".into()))?;
+		keys.insert(sensor.id, sensor.public_key);
+	}
+	Ok(keys)
 }
 
 /// What happened to an agreement: the block, and the block's time (the chain's
@@ -191,7 +242,11 @@ impl EventLog {
 				}
 			}
 			if tokio::time::timeout_at(deadline, notified).await.is_err() {
-				return Err(Error::Timeout(format!("agreement {id} after {within:?}")));
+				let log = self.inner.0.lock().unwrap_or_else(|p| p.into_inner());
+				let so_far = log.get(&id).cloned().unwrap_or_default();
+				return Err(Error::Timeout(format!(
+					"agreement {id} after {within:?}, seen so far: {so_far:?}"
+				)));
 			}
 		}
 	}

@@ -37,7 +37,8 @@ pub fn fig3(fig: &Fig3, title: &str, out: &Path) -> Result<(), Error> {
 		.margin(20)
 		.x_label_area_size(40)
 		.y_label_area_size(60)
-		.build_cartesian_2d(0f64..4f64, 0f64..top.max(1e-3))
+		// The bars on the left two thirds; the legend on the right third.
+		.build_cartesian_2d(0f64..6.2f64, 0f64..top.max(1e-3))
 		.map_err(draw_err)?;
 	chart
 		.configure_mesh()
@@ -80,7 +81,7 @@ pub fn fig3(fig: &Fig3, title: &str, out: &Path) -> Result<(), Error> {
 		.configure_series_labels()
 		.background_style(WHITE.mix(0.8))
 		.border_style(BLACK)
-		.position(SeriesLabelPosition::UpperRight)
+		.position(SeriesLabelPosition::MiddleRight)
 		.draw()
 		.map_err(draw_err)?;
 	root.present().map_err(draw_err)

@@ -128,8 +128,15 @@ pub fn run() -> sc_cli::Result<()> {
 		},
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
-			runner.run_node_until_exit(|config| async move {
+			let archive = cli.run.import_params.pruning_params.state_pruning.is_none();
+			runner.run_node_until_exit(|mut config| async move {
 				let mode = sealing(cli.sealing, &config);
+				// A dev chain keeps every block's state unless told otherwise, so that
+				// followers and polkadot.js read the events of any block: at a block
+				// per transaction the default 256 blocks are a few seconds of load.
+				if archive && config.chain_spec.chain_type() == ChainType::Development {
+					config.state_pruning = Some(sc_service::PruningMode::ArchiveAll);
+				}
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => {
 						service::new_full::<sc_network::NetworkWorker<_, _>>(config, mode).await

@@ -179,12 +179,12 @@ pub(crate) use impl_wire;
 mod impls {
 	use crate::{
 		CaPublicKey, Capsule, CertRequest, CertResponse, Certificate, PublicKey,
-		ReEncryptedCapsule, ReKey, SealedRecord, Signature, POINT_LEN,
+		ReEncryptedCapsule, ReKey, SealedRecord, Signature,
 	};
 
-	impl_wire!(CaPublicKey, fixed POINT_LEN);
-	impl_wire!(PublicKey, fixed POINT_LEN);
-	impl_wire!(Certificate, fixed POINT_LEN);
+	impl_wire!(CaPublicKey, fixed crate::POINT_LEN);
+	impl_wire!(PublicKey, fixed crate::POINT_LEN);
+	impl_wire!(Certificate, fixed crate::POINT_LEN);
 	impl_wire!(ReKey, fixed crate::PAD_LEN);
 	impl_wire!(Signature, fixed crate::SIGNATURE_LEN);
 	impl_wire!(CertRequest, variable);

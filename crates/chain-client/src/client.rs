@@ -21,6 +21,13 @@ use subxt::{
 use subxt_signer::{sr25519::Keypair, SecretUri};
 use tokio::sync::Mutex;
 
+/// How long a transaction's watch may be silent before the transaction is looked
+/// for in the blocks instead.
+const WATCH_PATIENCE: Duration = Duration::from_secs(30);
+
+/// How long a transaction whose watch was lost is looked for in the blocks.
+const FIND_PATIENCE: Duration = Duration::from_secs(300);
+
 /// How long [`ChainClient::connect`] tries before it gives up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -29,6 +36,22 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn signer_from_uri(uri: &str) -> Result<Keypair, Error> {
 	let uri = SecretUri::from_str(uri).map_err(|e| Error::SecretUri(e.to_string()))?;
 	Keypair::from_uri(&uri).map_err(|e| Error::SecretUri(e.to_string()))
+}
+
+/// Whether a failed watch leaves the transaction's fate open: the node dropped the
+/// subscription (its JSON-RPC "internal error") or the connection went, as opposed
+/// to the pool refusing the transaction or reporting it invalid or dropped.
+fn watch_lost(e: &subxt::Error) -> bool {
+	use subxt::{error::RpcError, ext::subxt_rpcs::Error as Rpc};
+	/// JSON-RPC's "internal error", what the node answers when it drops a
+	/// subscription before it was set up.
+	const INTERNAL_ERROR: i32 = -32603;
+	match e {
+		subxt::Error::Rpc(RpcError::SubscriptionDropped) => true,
+		subxt::Error::Rpc(RpcError::ClientError(Rpc::User(u))) => u.code == INTERNAL_ERROR,
+		subxt::Error::Rpc(RpcError::ClientError(Rpc::DisconnectedWillReconnect(_))) => true,
+		_ => false,
+	}
 }
 
 /// A transaction in a finalized block, dispatched successfully.
@@ -54,6 +77,7 @@ pub struct ChainClient {
 	url: String,
 	api: OnlineClient<Config>,
 	rpc: LegacyRpcMethods<Config>,
+	raw: RpcClient,
 	/// The next nonce of each account that submitted through this client, so that
 	/// many transactions can be in flight at once.
 	nonces: Arc<Mutex<HashMap<[u8; 32], u64>>>,
@@ -85,7 +109,8 @@ impl ChainClient {
 			Ok(ChainClient {
 				url: url.to_string(),
 				api,
-				rpc: LegacyRpcMethods::new(rpc),
+				rpc: LegacyRpcMethods::new(rpc.clone()),
+				raw: rpc,
 				nonces: Default::default(),
 			})
 		};
@@ -136,24 +161,107 @@ impl ChainClient {
 			nonces.insert(account.0, nonce.saturating_add(1));
 			signed
 		};
-		let progress = match signed.submit_and_watch().await {
-			Ok(p) => p,
-			Err(e) => {
-				self.nonces.lock().await.remove(&account.0);
-				return Err(e.into());
-			},
+		let tx = signed.hash();
+		let watch = async {
+			match signed.submit_and_watch().await {
+				Ok(progress) => progress.wait_for_finalized().await,
+				Err(e) => Err(e),
+			}
 		};
-		let in_block = match progress.wait_for_finalized().await {
-			Ok(b) => b,
-			Err(e) => {
-				self.nonces.lock().await.remove(&account.0);
-				return Err(e.into());
-			},
+		let watched = match tokio::time::timeout(WATCH_PATIENCE, watch).await {
+			Ok(watched) => watched,
+			// Silent: the node may have dropped the watch without a word.
+			Err(_) => Err(subxt::error::RpcError::SubscriptionDropped.into()),
 		};
-		let block_hash = in_block.block_hash();
-		let events = in_block.wait_for_success().await?;
-		let block_number = self.api.blocks().at(block_hash).await?.number();
-		Ok(Included { block_hash, block_number, events })
+		let found = match watched {
+			Ok(in_block) => {
+				let block_hash = in_block.block_hash();
+				let events = in_block.wait_for_success().await?;
+				let block_number = self.api.blocks().at(block_hash).await?.number();
+				return Ok(Included { block_hash, block_number, events });
+			},
+			Err(e) if watch_lost(&e) => {
+				tracing::debug!(%tx, error = %e, "lost the watch of a transaction; looking for it in blocks");
+				self.find_finalized(tx, number, number.saturating_add(MORTALITY as u32)).await
+			},
+			Err(e) => Err(e.into()),
+		};
+		if found.as_ref().is_err_and(|e| e.refusal().is_none()) {
+			self.nonces.lock().await.remove(&account.0);
+		}
+		found
+	}
+
+	/// Looks for transaction `tx` in the finalized blocks after `from`: for a
+	/// transaction whose watch the node dropped (under load it may drop a watch whose
+	/// updates back up on the connection, even after taking the transaction into its
+	/// pool). Gives up when the finalized head is past `until`, the transaction's
+	/// last block, or when the transaction is in no block and not in the pool while
+	/// every block is final.
+	async fn find_finalized(&self, tx: H256, from: u32, until: u32) -> Result<Included, Error> {
+		let mut next = from.saturating_add(1);
+		let mut round = 0u32;
+		let started = tokio::time::Instant::now();
+		loop {
+			// Every 2 s. Asked before the blocks are read: a transaction that leaves
+			// the pool for a block in between is found in that block.
+			let gone = round % 10 == 9 && self.gone(tx).await?;
+			round = round.wrapping_add(1);
+			let (head, _) = self.finalized_head().await?;
+			while next <= head {
+				let Some(block_hash) = self.block_hash(next).await? else { break };
+				let block = self.api.blocks().at(block_hash).await?;
+				for ext in block.extrinsics().await?.iter() {
+					if ext.hash() != tx {
+						continue;
+					}
+					let events = ext.events().await?;
+					for ev in events.iter() {
+						let ev = ev?;
+						if ev.pallet_name() == "System" && ev.variant_name() == "ExtrinsicFailed" {
+							let error = subxt::error::DispatchError::decode_from(
+								ev.field_bytes(),
+								self.api.metadata(),
+							)?;
+							return Err(subxt::Error::from(error).into());
+						}
+					}
+					return Ok(Included { block_hash, block_number: next, events });
+				}
+				next = next.saturating_add(1);
+			}
+			if head > until {
+				return Err(Error::Dropped(format!("{tx:?} is in no block up to {until}")));
+			}
+			if gone {
+				return Err(Error::Dropped(format!("{tx:?} is in no block and not in the pool")));
+			}
+			if started.elapsed() > FIND_PATIENCE {
+				return Err(Error::Dropped(format!(
+					"{tx:?} is in no block after {FIND_PATIENCE:?} (waiting in the pool?)"
+				)));
+			}
+			tokio::time::sleep(Duration::from_millis(200)).await;
+		}
+	}
+
+	/// Whether transaction `tx` is not in the node's pool while every block is
+	/// final: no block to come holds it.
+	async fn gone(&self, tx: H256) -> Result<bool, Error> {
+		use subxt::config::Hasher as _;
+		let pending: Vec<String> = self
+			.raw
+			.request("author_pendingExtrinsics", subxt::ext::subxt_rpcs::rpc_params![])
+			.await
+			.map_err(subxt::Error::from)?;
+		let hasher = self.api.hasher();
+		let hash = |xt: &String| hex::decode(xt.trim_start_matches("0x")).map(|b| hasher.hash(&b));
+		if pending.iter().any(|xt| hash(xt).is_ok_and(|h| h == tx)) {
+			return Ok(false);
+		}
+		let best = self.rpc.chain_get_header(None).await.map_err(subxt::Error::from)?;
+		let (finalized, _) = self.finalized_head().await?;
+		Ok(best.is_none_or(|b| b.number <= finalized))
 	}
 
 	/// The number and hash of the last finalized block.
@@ -304,4 +412,35 @@ impl ChainClient {
 fn decode_key<K: subxt::ext::codec::Decode>(key: &[u8], prefix: usize) -> Result<K, Error> {
 	let mut rest = key.get(prefix..).unwrap_or_default();
 	K::decode(&mut rest).map_err(|e| Error::InvalidChainData(format!("storage key: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::watch_lost;
+	use subxt::{
+		error::{RpcError, TransactionError},
+		ext::subxt_rpcs::{Error as Rpc, UserError},
+	};
+
+	fn user_error(code: i32) -> subxt::Error {
+		let e = UserError { code, message: "x".into(), data: None };
+		subxt::Error::Rpc(RpcError::ClientError(Rpc::User(e)))
+	}
+
+	#[test]
+	fn a_watch_the_node_dropped_leaves_the_transaction_to_be_looked_for() {
+		assert!(watch_lost(&user_error(-32603)));
+		assert!(watch_lost(&subxt::Error::Rpc(RpcError::SubscriptionDropped)));
+		let gone = Rpc::DisconnectedWillReconnect("restart".into());
+		assert!(watch_lost(&subxt::Error::Rpc(RpcError::ClientError(gone))));
+	}
+
+	#[test]
+	fn a_transaction_the_pool_refused_or_dropped_is_not_looked_for() {
+		// 1010: the pool's "invalid transaction"; 1014: priority too low.
+		assert!(!watch_lost(&user_error(1010)));
+		assert!(!watch_lost(&user_error(1014)));
+		assert!(!watch_lost(&TransactionError::Invalid("stale".into()).into()));
+		assert!(!watch_lost(&TransactionError::Dropped("full".into()).into()));
+	}
 }

@@ -24,6 +24,9 @@ pub enum Error {
 	/// The chain refused a transaction for another reason (bad origin, arithmetic…).
 	#[error("the chain refused the transaction: {0}")]
 	Dispatch(String),
+	/// A transaction was not included before it expired.
+	#[error("the transaction was dropped: {0}")]
+	Dropped(String),
 	/// The secret URI of an account is invalid.
 	#[error("invalid secret URI: {0}")]
 	SecretUri(String),
@@ -68,6 +71,8 @@ impl Error {
 				e.is_disconnected_will_reconnect() || matches!(**e, subxt::Error::Rpc(_))
 			},
 			Error::Connect { .. } => true,
+			// Submitting again (with a fresh nonce) may well succeed.
+			Error::Dropped(_) => true,
 			_ => false,
 		}
 	}

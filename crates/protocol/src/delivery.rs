@@ -64,6 +64,12 @@ impl Manifest {
 		if &sha256(bytes) != digest {
 			return Err(Error::DigestMismatch("manifest".into()));
 		}
+		Self::from_bytes_unchecked(bytes)
+	}
+
+	/// Parses a manifest whose digest is not on chain yet: the caller checks
+	/// [`sha256`] of `bytes` against the chain's once it is.
+	pub fn from_bytes_unchecked(bytes: &[u8]) -> Result<Self, Error> {
 		let m: Manifest =
 			serde_json::from_slice(bytes).map_err(|e| Error::Manifest(e.to_string()))?;
 		if m.version != MANIFEST_VERSION {

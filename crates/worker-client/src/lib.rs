@@ -15,8 +15,13 @@ use sensorshare_protocol::{
 	header::RecordHeader,
 	upload::sign_record_with_rng,
 };
-use std::collections::HashMap;
-use std::time::Instant;
+use std::{
+	collections::HashMap,
+	time::{Duration, Instant},
+};
+
+/// The longest the worker lets one request wait for a delivery (its `MAX_WAIT_SECS`).
+const MAX_WAIT_SECS: u64 = 60;
 
 /// Why a call to the worker failed.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +82,12 @@ pub struct Fetched {
 	pub decrypt2: std::time::Duration,
 	/// Time spent opening the records.
 	pub open: std::time::Duration,
+	/// With [`WorkerClient::fetch_ahead`]: the time until the manifest arrived,
+	/// waiting for the worker to write the delivery included (otherwise zero, and
+	/// that time is in `download`).
+	pub waited: std::time::Duration,
+	/// SHA-256 of the manifest: the digest the delivery has, or will have, on chain.
+	pub digest: [u8; 32],
 }
 
 /// A delivery as the chain records it: what [`WorkerClient::fetch`] downloads.
@@ -104,6 +115,28 @@ async fn check(response: reqwest::Response) -> Result<reqwest::Response, ClientE
 	} else {
 		let reason = response.text().await.unwrap_or_default().trim().to_string();
 		Err(ClientError::Refused { status, reason })
+	}
+}
+
+/// Sends the request `make` builds, asking the worker to wait up to `wait` for the
+/// delivery (`?wait=`); again while it answers 404 and time is left, since it waits
+/// at most [`MAX_WAIT_SECS`] per request.
+async fn send_waiting(
+	make: impl Fn() -> reqwest::RequestBuilder,
+	wait: Duration,
+) -> Result<reqwest::Response, ClientError> {
+	let deadline = Instant::now() + wait;
+	loop {
+		let left = deadline.saturating_duration_since(Instant::now()).as_secs();
+		let request = match left.min(MAX_WAIT_SECS) {
+			0 => make(),
+			secs => make().query(&[("wait", secs)]),
+		};
+		match check(request.send().await?).await {
+			Err(ClientError::Refused { status: StatusCode::NOT_FOUND, .. })
+				if left > MAX_WAIT_SECS => {},
+			answer => return answer,
+		}
 	}
 }
 
@@ -187,9 +220,20 @@ impl WorkerClient {
 		requester: &SecretKey,
 		rng: &mut impl CryptoRngCore,
 	) -> Result<String, ClientError> {
+		self.token_waiting(agreement, requester, rng, Duration::ZERO).await
+	}
+
+	/// [`Self::token`], waiting up to `wait` for the worker to write the delivery.
+	async fn token_waiting(
+		&self,
+		agreement: u64,
+		requester: &SecretKey,
+		rng: &mut impl CryptoRngCore,
+		wait: Duration,
+	) -> Result<String, ClientError> {
 		let base = format!("{}/v1/deliveries/{agreement}", self.base);
-		let challenge: Challenge =
-			check(self.http.post(format!("{base}/challenge")).send().await?).await?.json().await?;
+		let challenge = || self.http.post(format!("{base}/challenge"));
+		let challenge: Challenge = send_waiting(challenge, wait).await?.json().await?;
 		let answer = ChallengeAnswer::sign_with_rng(requester, agreement, &challenge, rng)?;
 		let token: Token =
 			check(self.http.post(format!("{base}/token")).json(&answer).send().await?)
@@ -206,8 +250,18 @@ impl WorkerClient {
 		what: &str,
 		token: &str,
 	) -> Result<Vec<u8>, ClientError> {
+		self.get_waiting(agreement, what, token, Duration::ZERO).await
+	}
+
+	async fn get_waiting(
+		&self,
+		agreement: u64,
+		what: &str,
+		token: &str,
+		wait: Duration,
+	) -> Result<Vec<u8>, ClientError> {
 		let url = format!("{}/v1/deliveries/{agreement}/{what}", self.base);
-		let r = check(self.http.get(url).bearer_auth(token).send().await?).await?;
+		let r = send_waiting(|| self.http.get(&url).bearer_auth(token), wait).await?;
 		Ok(r.bytes().await?.to_vec())
 	}
 
@@ -221,17 +275,75 @@ impl WorkerClient {
 		requester: &SecretKey,
 		sensors: &HashMap<Identity, PublicKey>,
 		rng: &mut impl CryptoRngCore,
-		mut progress: impl FnMut(u64),
+		progress: impl FnMut(u64),
 	) -> Result<Fetched, ClientError> {
 		let DeliveryRef { agreement, through_epoch, digest } = *delivery;
+		self.download(
+			agreement,
+			through_epoch,
+			Some(digest),
+			Duration::ZERO,
+			requester,
+			sensors,
+			rng,
+			progress,
+		)
+		.await
+	}
+
+	/// Waits up to `wait` (at most a minute, the worker's limit) for the worker to
+	/// write the delivery of `agreement` through `through_epoch`, then downloads and
+	/// decrypts it as [`Self::fetch`] does, before its digest is on chain: a
+	/// requester that has seen its request accepted gets its data a block sooner.
+	/// The records are the sensors' (each opens under the capsule's key, which only
+	/// a capsule re-encrypted for this requester gives); what the manifest vouches
+	/// for on chain is checked by comparing [`Fetched::digest`] with the delivery's
+	/// digest once it is final, before confirming.
+	#[allow(clippy::too_many_arguments)]
+	pub async fn fetch_ahead(
+		&self,
+		agreement: u64,
+		through_epoch: u64,
+		wait: Duration,
+		requester: &SecretKey,
+		sensors: &HashMap<Identity, PublicKey>,
+		rng: &mut impl CryptoRngCore,
+		progress: impl FnMut(u64),
+	) -> Result<Fetched, ClientError> {
+		self.download(agreement, through_epoch, None, wait, requester, sensors, rng, progress).await
+	}
+
+	#[allow(clippy::too_many_arguments)]
+	async fn download(
+		&self,
+		agreement: u64,
+		through_epoch: u64,
+		expected: Option<[u8; 32]>,
+		wait: Duration,
+		requester: &SecretKey,
+		sensors: &HashMap<Identity, PublicKey>,
+		rng: &mut impl CryptoRngCore,
+		mut progress: impl FnMut(u64),
+	) -> Result<Fetched, ClientError> {
 		let (mut download, mut decrypt2, mut open) = Default::default();
 		let started = Instant::now();
-		let token = self.token(agreement, requester, rng).await?;
-		let manifest =
-			self.get_with_token(agreement, &format!("manifests/{through_epoch}"), &token).await?;
-		download += started.elapsed();
+		let token = self.token_waiting(agreement, requester, rng, wait).await?;
+		let path = format!("manifests/{through_epoch}");
+		let manifest = self.get_waiting(agreement, &path, &token, wait).await?;
+		// With a wait, the time to the manifest is the wait (the token and the
+		// manifest's own download are a few milliseconds of it).
+		let waited = if wait.is_zero() {
+			download += started.elapsed();
+			Duration::ZERO
+		} else {
+			started.elapsed()
+		};
 		let mut bytes = manifest.len() as u64;
-		let manifest = Manifest::from_bytes_checked(&manifest, &digest)?;
+		let digest = sensorshare_protocol::sha256(&manifest);
+		let manifest = match expected {
+			Some(expected) => Manifest::from_bytes_checked(&manifest, &expected)?,
+			None => Manifest::from_bytes_unchecked(&manifest)?,
+		};
 		if manifest.agreement != agreement || manifest.to_epoch != through_epoch {
 			return Err(ClientError::Unexpected(format!(
 				"manifest of agreement {} through epoch {}",
@@ -273,6 +385,6 @@ impl WorkerClient {
 			open += started.elapsed();
 			out.push(DecryptedEpoch { sensor: meta.id, epoch: meta.epoch, readings });
 		}
-		Ok(Fetched { epochs: out, bytes, download, decrypt2, open })
+		Ok(Fetched { epochs: out, bytes, download, decrypt2, open, waited, digest })
 	}
 }
