@@ -43,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
 			tracing_subscriber::EnvFilter::try_from_default_env()
 				.unwrap_or_else(|_| "info,sensorshare_cloud_worker=info".into()),
 		)
+		.with_writer(std::io::stderr)
 		.init();
 	let args = Args::parse();
 	let mut config = match &args.config {

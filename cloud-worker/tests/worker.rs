@@ -96,12 +96,7 @@ async fn an_accepted_agreement_is_delivered_and_decrypts_for_the_requester_only(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_requester_that_waits_gets_its_delivery_as_soon_as_it_is_written() {
-	let chain = Chain::start().await;
-	let worker = Worker::start(&chain.node.url(), chain.node.dir()).await;
-	let sensor = enroll("sensor-1", 1);
-	let bob = enroll("bob", 3);
-	chain.register_sensor("//Alice", &sensor, "//Ferdie").await;
-	chain.register_identity("//Bob", &bob).await;
+	let (chain, worker, sensor, bob) = alice_sensor_and_bob().await;
 	for epoch in 10..=11 {
 		upload_epoch(&worker.client, &sensor, epoch, 4).await;
 	}
@@ -280,12 +275,7 @@ async fn forged_and_malformed_uploads_are_refused_and_nothing_is_stored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscription_is_delivered_in_steps_as_its_epochs_are_re_keyed() {
-	let chain = Chain::start().await;
-	let worker = Worker::start(&chain.node.url(), chain.node.dir()).await;
-	let sensor = enroll("sensor-1", 1);
-	let bob = enroll("bob", 3);
-	chain.register_sensor("//Alice", &sensor, "//Ferdie").await;
-	chain.register_identity("//Bob", &bob).await;
+	let (chain, worker, sensor, bob) = alice_sensor_and_bob().await;
 	for epoch in 10..=12 {
 		upload_epoch(&worker.client, &sensor, epoch, epoch - 8).await;
 	}

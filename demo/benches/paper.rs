@@ -111,7 +111,12 @@ async fn main() -> anyhow::Result<()> {
 		experiments::run(&bench, &config, &args.out, |p| eprintln!("  {p}")).await
 	};
 	let md = match run.await {
-		Ok(md) => md,
+		Ok(report) if report.incomplete.is_empty() => report.markdown,
+		Ok(report) => {
+			eprintln!("incomplete: {}", report.incomplete.join("; "));
+			eprintln!("the logs stay in {}", dir.keep().display());
+			report.markdown
+		},
 		Err(e) => {
 			eprintln!("the logs stay in {}", dir.keep().display());
 			return Err(e.into());

@@ -244,10 +244,7 @@ impl Bench {
 			Duration::from_secs_f64((self.reencrypt_seconds().await? - before).max(0.0));
 
 		// The re-keys the agent made, made again here with the same keys: their time.
-		let agreement = chain
-			.agreement(id)
-			.await?
-			.ok_or_else(|| Error::Unexpected(format!("agreement {id} is gone")))?;
+		let agreement = crate::market::agreement(chain, id).await?;
 		let t = Instant::now();
 		sensorshare_sensor_client::agent::rekeys(
 			&agreement,
@@ -289,15 +286,7 @@ impl Bench {
 		settling.spawn(within(format!("agreement {id} settled"), async move {
 			let (_, block, _) =
 				log.wait(id, TIMEOUT, |p| p.delivered.filter(|(t, ..)| *t == last)).await?;
-			let a = chain
-				.agreement(id)
-				.await?
-				.ok_or_else(|| Error::Unexpected(format!("agreement {id} is gone")))?;
-			if a.delivery.map(|(_, d)| d) != Some(digest) {
-				return Err(Error::Unexpected(format!(
-					"agreement {id}: the digest on chain is not that of the data downloaded"
-				)));
-			}
+			requester.check_delivery(&chain, id, &digest).await?;
 			requester.confirm(&chain, id).await?;
 			Ok((round, block))
 		}));
@@ -482,16 +471,60 @@ impl PaperConfig {
 	}
 }
 
-/// Runs the setting's experiments on `bench`, drawing the figures into `out`; the
-/// report in Markdown.
+/// `reps` rounds of `n` concurrent requests (Fig. 4): each round's mean latency,
+/// and the most blocks a round spanned from its first request to its last delivery.
+async fn fig4_level(
+	bench: &Bench,
+	config: &PaperConfig,
+	n: usize,
+	reps: usize,
+	progress: &impl Fn(&str),
+) -> Result<(Vec<f64>, u32), Error> {
+	let (mut round_means, mut firsts, mut lasts) = (Vec::new(), Vec::new(), HashMap::new());
+	let mut settling = Settling::new();
+	for r in 0..reps {
+		config.random_phase().await;
+		let (latencies, first) = bench.fig4_round(n, r, &mut settling).await?;
+		if config.block_ms.is_none() {
+			lasts.extend(settled(&mut settling).await?);
+		}
+		let mean = summarize_secs(&latencies).mean;
+		progress(&format!("fig. 4: {n} concurrent, round {}/{reps}: mean {mean:.3} s", r + 1));
+		round_means.push(mean);
+		firsts.push(first);
+	}
+	lasts.extend(settled(&mut settling).await?);
+	// Blocks from a round's first request to its last delivery, both included.
+	let most_blocks = firsts
+		.iter()
+		.enumerate()
+		.map(|(r, first)| lasts.get(&r).map_or(0, |last| last.saturating_sub(*first) + 1))
+		.max()
+		.unwrap_or(0);
+	progress(&format!("fig. 4: {n} concurrent: at most {most_blocks} blocks to the last delivery"));
+	Ok((round_means, most_blocks))
+}
+
+/// What [`run`] measured.
+#[derive(Debug, Clone)]
+pub struct Report {
+	/// The report in Markdown.
+	pub markdown: String,
+	/// What did not finish, each with its reason (also in the report).
+	pub incomplete: Vec<String>,
+}
+
+/// Runs the setting's experiments on `bench`, drawing the figures into `out`. A
+/// level of Fig. 4 that does not finish is reported as such, and the rest runs.
 pub async fn run(
 	bench: &Bench,
 	config: &PaperConfig,
 	out: &std::path::Path,
 	progress: impl Fn(&str),
-) -> Result<String, Error> {
+) -> Result<Report, Error> {
 	use std::fmt::Write;
 	let mut md = String::new();
+	let mut incomplete = Vec::new();
 	let w = |md: &mut String, line: String| {
 		let _ = writeln!(md, "{line}");
 	};
@@ -553,33 +586,16 @@ pub async fn run(
 		w(&mut md, "|---:|---:|---:|---:|---:|---:|".into());
 		let mut single = None;
 		for (n, reps) in levels {
-			let (mut round_means, mut firsts, mut lasts) = (Vec::new(), Vec::new(), HashMap::new());
-			let mut settling = Settling::new();
-			for r in 0..reps {
-				config.random_phase().await;
-				let (latencies, first) = bench.fig4_round(n, r, &mut settling).await?;
-				if config.block_ms.is_none() {
-					lasts.extend(settled(&mut settling).await?);
-				}
-				let mean = summarize_secs(&latencies).mean;
-				progress(&format!(
-					"fig. 4: {n} concurrent, round {}/{reps}: mean {mean:.3} s",
-					r + 1
-				));
-				round_means.push(mean);
-				firsts.push(first);
-			}
-			lasts.extend(settled(&mut settling).await?);
-			// Blocks from a round's first request to its last delivery, both included.
-			let most_blocks = firsts
-				.iter()
-				.enumerate()
-				.map(|(r, first)| lasts.get(&r).map_or(0, |last| last.saturating_sub(*first) + 1))
-				.max()
-				.unwrap_or(0);
-			progress(&format!(
-				"fig. 4: {n} concurrent: at most {most_blocks} blocks to the last delivery"
-			));
+			let (round_means, most_blocks) =
+				match fig4_level(bench, config, n, reps, &progress).await {
+					Ok(level) => level,
+					Err(e) => {
+						progress(&format!("fig. 4: {n} concurrent did not finish: {e}"));
+						w(&mut md, format!("| {n} | – | did not finish: {e} | | | |"));
+						incomplete.push(format!("Fig. 4 at {n} concurrent: {e}"));
+						continue;
+					},
+				};
 			let s = summarize(&round_means);
 			let base = *single.get_or_insert(s.mean);
 			w(
@@ -622,7 +638,7 @@ pub async fn run(
 			),
 		);
 	}
-	Ok(md)
+	Ok(Report { markdown: md, incomplete })
 }
 
 fn secs(v: f64) -> String {

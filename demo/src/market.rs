@@ -79,10 +79,7 @@ impl Requester {
 		worker: &WorkerClient,
 		id: u64,
 	) -> Result<Fetched, Error> {
-		let a = chain
-			.agreement(id)
-			.await?
-			.ok_or_else(|| Error::Unexpected(format!("agreement {id} is gone")))?;
+		let a = agreement(chain, id).await?;
 		let ((_, digest), Some(through_epoch)) = (
 			a.delivery.clone().ok_or_else(|| Error::Unexpected("not delivered".into()))?,
 			a.last_delivered_epoch(),
@@ -105,30 +102,24 @@ impl Requester {
 		through_epoch: u64,
 		wait: Duration,
 	) -> Result<Fetched, Error> {
-		let a = chain
-			.agreement(id)
-			.await?
-			.ok_or_else(|| Error::Unexpected(format!("agreement {id} is gone")))?;
+		let a = agreement(chain, id).await?;
 		let keys = sensor_keys(chain, &a).await?;
 		Ok(worker
 			.fetch_ahead(id, through_epoch, wait, &self.key, &keys, &mut OsRng, |_| {})
 			.await?)
 	}
 
-	/// Whether the delivery of agreement `id` on chain is the one fetched ahead: its
-	/// digest is the digest of what was downloaded.
+	/// Whether the delivery of agreement `id` on chain is the one fetched ahead: the
+	/// digest on chain is `digest`, the digest of what was downloaded
+	/// ([`Fetched::digest`]).
 	pub async fn check_delivery(
 		&self,
 		chain: &ChainClient,
 		id: u64,
-		fetched: &Fetched,
+		digest: &[u8; 32],
 	) -> Result<(), Error> {
-		let a = chain
-			.agreement(id)
-			.await?
-			.ok_or_else(|| Error::Unexpected(format!("agreement {id} is gone")))?;
-		match a.delivery {
-			Some((_, digest)) if digest == fetched.digest => Ok(()),
+		match agreement(chain, id).await?.delivery {
+			Some((_, on_chain)) if on_chain == *digest => Ok(()),
 			Some(_) => Err(Error::Unexpected(format!(
 				"agreement {id}: the digest on chain is not that of the data downloaded"
 			))),
@@ -140,6 +131,14 @@ impl Requester {
 	pub async fn confirm(&self, chain: &ChainClient, id: u64) -> Result<Included, Error> {
 		Ok(chain.submit(&api::tx().data_market().confirm(id), &self.signer).await?)
 	}
+}
+
+/// Agreement `id`, which must be on chain.
+pub async fn agreement(
+	chain: &ChainClient,
+	id: u64,
+) -> Result<sensorshare_chain_client::Agreement, Error> {
+	chain.agreement(id).await?.ok_or_else(|| Error::Unexpected(format!("agreement {id} is gone")))
 }
 
 /// The public keys of agreement `a`'s sensors, from the chain.

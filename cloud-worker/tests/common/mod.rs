@@ -255,6 +255,18 @@ impl Worker {
 	}
 }
 
+/// A chain and a worker; Alice's sensor "sensor-1", stored with Ferdie; Bob, a
+/// registered data user. The sensor's key, then Bob's.
+pub async fn alice_sensor_and_bob() -> (Chain, Worker, SecretKey, SecretKey) {
+	let chain = Chain::start().await;
+	let worker = Worker::start(&chain.node.url(), chain.node.dir()).await;
+	let sensor = enroll("sensor-1", 1);
+	let bob = enroll("bob", 3);
+	chain.register_sensor("//Alice", &sensor, "//Ferdie").await;
+	chain.register_identity("//Bob", &bob).await;
+	(chain, worker, sensor, bob)
+}
+
 pub async fn wait_for_health(url: &str) {
 	let started = Instant::now();
 	loop {
