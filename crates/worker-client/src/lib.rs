@@ -291,7 +291,7 @@ impl WorkerClient {
 		.await
 	}
 
-	/// Waits up to `wait` (at most a minute, the worker's limit) for the worker to
+	/// Waits up to `wait` (asking again each minute, the worker's limit) for the worker to
 	/// write the delivery of `agreement` through `through_epoch`, then downloads and
 	/// decrypts it as [`Self::fetch`] does, before its digest is on chain: a
 	/// requester that has seen its request accepted gets its data a block sooner.
