@@ -2,9 +2,11 @@
 # A 3-validator SensorShare network (Alice, Bob, Charlie; Aura + GRANDPA) on
 # loopback ports. RPC: ws://127.0.0.1:9944, :9945, :9946. Ctrl-C stops all three.
 #
-#   scripts/testnet.sh            run until Ctrl-C
-#   scripts/testnet.sh --check    exit 0 once every node has finalized block 3
-#                                 (exit 1 if that takes more than 3 minutes)
+#   scripts/testnet.sh                    run until Ctrl-C
+#   scripts/testnet.sh --check            exit 0 once every node has finalized block 3
+#                                         (exit 1 if that takes more than 3 minutes)
+#   scripts/testnet.sh --block-time 13    13-second blocks (chain spec `local-13s`,
+#                                         the paper's setting) instead of 6
 #
 # NODE=path/to/sensorshare-node overrides the binary (default: target/release).
 set -euo pipefail
@@ -16,7 +18,19 @@ if [[ ! -x $node ]]; then
 	exit 1
 fi
 check=false
-[[ ${1:-} == --check ]] && check=true
+chain=local
+while (($#)); do
+	case $1 in
+		--check) check=true ;;
+		--block-time)
+			[[ ${2:-} =~ ^[0-9]+$ ]] || { echo "testnet: --block-time takes a number of seconds" >&2; exit 2; }
+			chain="local-${2}s"
+			shift
+			;;
+		*) echo "testnet: unknown argument $1; see the top of $0" >&2; exit 2 ;;
+	esac
+	shift
+done
 
 base=$(mktemp -d -t sensorshare-testnet.XXXXXX)
 pids=()
@@ -36,7 +50,7 @@ alice_peer=12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp
 names=(alice bob charlie)
 for i in 0 1 2; do
 	name=${names[$i]}
-	args=(--chain local --validator "--$name" --base-path "$base/$name"
+	args=(--chain "$chain" --validator "--$name" --base-path "$base/$name"
 		--port $((30333 + i)) --rpc-port $((9944 + i)) --rpc-cors all
 		--no-mdns --no-prometheus --no-telemetry
 		--node-key "$(printf '%064x' $((i + 1)))")

@@ -85,8 +85,9 @@ impl Fig3Sample {
 
 /// What the experiments run on.
 pub struct Bench {
-	stack: Stack,
+	// Before the stack: dropped first, the log stops following before the nodes go.
 	log: EventLog,
+	stack: Stack,
 	worker: WorkerClient,
 	sensors: Vec<Identity>,
 	sensor_keys: HashMap<Vec<u8>, SecretKey>,

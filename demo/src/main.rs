@@ -5,7 +5,7 @@ use clap::Parser;
 use sensorshare_demo::{
 	demo::{self, DemoConfig},
 	flow::FlowConfig,
-	stack::StackConfig,
+	stack::{ChainSetup, StackConfig},
 };
 use std::path::PathBuf;
 
@@ -29,8 +29,12 @@ struct Args {
 	interval_ms: u64,
 	/// Block time in milliseconds instead of a block per transaction (13000: the
 	/// paper's Ethereum).
-	#[arg(long)]
+	#[arg(long, conflicts_with = "testnet")]
 	sealing: Option<u64>,
+	/// Run the local testnet of three validators under Aura and GRANDPA instead of
+	/// the dev chain: `local` (6-second blocks) or `local-13s` (13-second blocks).
+	#[arg(long, value_name = "CHAIN")]
+	testnet: Option<String>,
 	/// Where keys, the store and the logs go (a fresh temporary directory by default).
 	#[arg(long)]
 	dir: Option<PathBuf>,
@@ -53,7 +57,10 @@ async fn main() -> anyhow::Result<()> {
 	stack.epoch_secs = args.epoch_secs;
 	stack.interval_ms = args.interval_ms;
 	if let Some(ms) = args.sealing {
-		stack.node_args = vec!["--sealing".into(), ms.to_string()];
+		stack.chain = ChainSetup::Dev(vec!["--sealing".into(), ms.to_string()]);
+	}
+	if let Some(spec) = args.testnet {
+		stack.chain = ChainSetup::Testnet(spec);
 	}
 	let flow = FlowConfig { epochs: args.epochs, ..FlowConfig::default() };
 	demo::run(DemoConfig { stack, flow }, shutdown_signal()).await?;

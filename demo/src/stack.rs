@@ -1,10 +1,11 @@
-//! The SensorShare stack as the processes a deployment runs: a dev chain, the cloud
-//! worker of its storage provider (Ferdie), simulated sensors streaming through
-//! `sensorshare-sensor run`, and the owner's agent.
+//! The SensorShare stack as the processes a deployment runs: a chain (a dev node, or
+//! a local testnet of three validators), the cloud worker of its storage provider
+//! (Ferdie), simulated sensors streaming through `sensorshare-sensor run`, and the
+//! owner's agent.
 
 use crate::Error;
 use sensorshare_chain_client::{
-	dev_node::{free_port, workspace_binary, DevNode},
+	dev_node::{free_port, workspace_binary, DevNode, Testnet},
 	ChainClient,
 };
 use std::{
@@ -22,8 +23,8 @@ pub struct StackConfig {
 	pub rpc_port: u16,
 	/// The cloud worker's HTTP port.
 	pub worker_port: u16,
-	/// More arguments for `sensorshare-node --dev`, e.g. `--sealing 13000`.
-	pub node_args: Vec<String>,
+	/// The chain to run.
+	pub chain: ChainSetup,
 	/// The sensors' owner (secret URI).
 	pub owner: String,
 	/// The sensors' identities.
@@ -51,7 +52,7 @@ impl StackConfig {
 			dir: dir.to_path_buf(),
 			rpc_port: free_port(),
 			worker_port: free_port(),
-			node_args: Vec::new(),
+			chain: ChainSetup::Dev(Vec::new()),
 			owner: "//Alice".into(),
 			sensors: vec!["tag-1".into(), "tag-2".into()],
 			price: "1".into(),
@@ -63,6 +64,17 @@ impl StackConfig {
 			max_concurrent_deliveries: 64,
 		}
 	}
+}
+
+/// The chain a stack runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainSetup {
+	/// `sensorshare-node --dev` with more arguments, e.g. `--sealing 13000`.
+	Dev(Vec<String>),
+	/// The local testnet of three validators (Alice, Bob, Charlie) under Aura and
+	/// GRANDPA, of this chain spec: `local`, or `local-13s` for 13-second blocks. The
+	/// stack talks to Alice's node; every node keeps all its blocks' state.
+	Testnet(String),
 }
 
 /// A step of the stack's start, for the caller to show.
@@ -77,8 +89,10 @@ pub struct Started {
 /// The running stack. Dropping it kills every process; [`Stack::stop`] stops them
 /// gracefully first.
 pub struct Stack {
-	/// The node.
+	/// The node the stack talks to: the dev node, or Alice's.
 	pub node: DevNode,
+	/// The testnet's other validators (none on a dev chain).
+	pub peers: Vec<DevNode>,
 	/// A client of the node.
 	pub chain: ChainClient,
 	/// The node's WebSocket URL.
@@ -156,16 +170,29 @@ impl Stack {
 	) -> Result<Self, Error> {
 		let dir = config.dir.clone();
 		std::fs::create_dir_all(&dir).map_err(|e| Error::Io(dir.display().to_string(), e))?;
-		let node_args: Vec<&str> = config.node_args.iter().map(String::as_str).collect();
-		let mut node = DevNode::start_on(config.rpc_port, &node_args)
-			.map_err(|e| Error::Io("sensorshare-node".into(), e))?;
-		let chain = node.client().await;
+		let node_error = |e| Error::Io("sensorshare-node".into(), e);
+		let (node, peers, chain, what) = match &config.chain {
+			ChainSetup::Dev(args) => {
+				let args: Vec<&str> = args.iter().map(String::as_str).collect();
+				let mut node = DevNode::start_on(config.rpc_port, &args).map_err(node_error)?;
+				let chain = node.client().await;
+				(node, Vec::new(), chain, "dev chain up".to_string())
+			},
+			ChainSetup::Testnet(spec) => {
+				let archive = ["--state-pruning", "archive"];
+				let mut net =
+					Testnet::start_on(config.rpc_port, spec, &archive).map_err(node_error)?;
+				let chain = net.client().await;
+				let what = format!("testnet {spec} up, Alice, Bob and Charlie finalizing");
+				(net.alice, net.peers, chain, what)
+			},
+		};
 		let url = node.url();
 		let head = |chain: &ChainClient| {
 			let chain = chain.clone();
 			async move { chain.finalized_head().await.map(|(n, _)| n) }
 		};
-		on_step(Started { what: format!("dev chain up at {url}"), block: head(&chain).await? });
+		on_step(Started { what: format!("{what} at {url}"), block: head(&chain).await? });
 
 		let worker_url = format!("http://127.0.0.1:{}", config.worker_port);
 		let store = dir.join("store");
@@ -271,7 +298,7 @@ impl Stack {
 				block: head(&chain).await?,
 			});
 		}
-		Ok(Stack { node, chain, url, worker_url, store, sensor_keys, config, processes })
+		Ok(Stack { node, peers, chain, url, worker_url, store, sensor_keys, config, processes })
 	}
 
 	/// Whether every process still runs; the name of one that stopped, if any.
@@ -282,7 +309,7 @@ impl Stack {
 	}
 
 	/// Asks every process to stop (SIGTERM), waits up to `grace` for them, then kills
-	/// what is left; the node last.
+	/// what is left; the chain's nodes last.
 	pub async fn stop(mut self, grace: Duration) {
 		for p in self.processes.iter().rev() {
 			terminate(p.child.id());
@@ -294,7 +321,9 @@ impl Stack {
 			}
 		}
 		self.processes.clear();
-		terminate(self.node.pid());
+		for node in std::iter::once(&self.node).chain(&self.peers) {
+			terminate(node.pid());
+		}
 		tokio::time::sleep(Duration::from_millis(200)).await;
 	}
 }

@@ -3,11 +3,9 @@
 //! Everyone is paid exactly what the agreement says, the user decrypts every reading
 //! of the range, and no plaintext reading is ever at rest outside the sensor.
 
-use sensorshare_chain_client::{signer_from_uri, UNIT};
-use sensorshare_demo::{
-	flow::{self, FlowConfig},
-	stack::{Stack, StackConfig},
-};
+mod common;
+
+use sensorshare_demo::stack::StackConfig;
 use sensorshare_protocol::reading::{Quantity, Reading};
 use std::{path::Path, time::Duration};
 
@@ -42,40 +40,12 @@ async fn the_paper_flow_pays_everyone_exactly_and_no_plaintext_reading_is_stored
 	config.epoch_secs = 2;
 	config.interval_ms = 100;
 	config.marker = Some(MARKER);
-	let stack = Stack::start(config, |_| {}).await.expect("the stack starts");
-	let outcome = flow::run(&stack, &FlowConfig::default(), |s| eprintln!("{s:?}"))
-		.await
-		.unwrap_or_else(|e| {
-			let log = std::fs::read_to_string(dir.path().join("agent.log")).unwrap_or_default();
-			panic!("the flow failed: {e}\nagent log:\n{log}")
-		});
+	let (stack, outcome) = common::run_the_flow(config, "agent.log").await;
 
-	// Two sensors × two epochs at 1 unit; the provider's fee is per sensor and epoch.
-	let ferdie = signer_from_uri("//Ferdie").expect("dev account").public_key().to_account_id();
-	let (_, fee_per_epoch) = stack.chain.provider(&ferdie).await.expect("read").expect("Ferdie");
-	assert_eq!(outcome.price, 4 * UNIT);
-	assert_eq!(outcome.fee, 4 * fee_per_epoch);
-	assert_eq!(outcome.paid, (outcome.price, outcome.fee), "the escrow paid out in full");
-	// Balances to the unit: the transaction fees are read from the chain's events.
-	assert_eq!(outcome.owner.net_of_fees(), outcome.price as i128, "the owner got the price");
-	assert_eq!(outcome.provider.net_of_fees(), outcome.fee as i128, "the provider got its fee");
-	assert_eq!(
-		outcome.requester.net_of_fees(),
-		-((outcome.price + outcome.fee) as i128),
-		"the requester paid price and fee, nothing more"
-	);
-	assert!(outcome.requester.fees > 0 && outcome.owner.fees > 0 && outcome.provider.fees > 0);
+	common::assert_everyone_was_paid_exactly(&stack, &outcome).await;
+	common::assert_every_epoch_was_delivered(&outcome);
 
-	// Every epoch of both sensors, each reading decrypted and carrying the marker.
-	let (first, last) = outcome.epochs;
-	let mut got: Vec<(Vec<u8>, u64)> =
-		outcome.fetched.epochs.iter().map(|e| (e.sensor.as_bytes().to_vec(), e.epoch)).collect();
-	got.sort();
-	let want: Vec<(Vec<u8>, u64)> = [b"tag-1".to_vec(), b"tag-2".to_vec()]
-		.into_iter()
-		.flat_map(|s| (first..=last).map(move |e| (s.clone(), e)))
-		.collect();
-	assert_eq!(got, want);
+	// Each reading decrypted and carrying the marker.
 	for epoch in &outcome.fetched.epochs {
 		// 2-second epochs, a reading every 100 ms.
 		assert!(epoch.readings.len() >= 15, "{} readings in an epoch", epoch.readings.len());

@@ -73,9 +73,10 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	system_version: 1,
 };
 
-/// Block time targeted by Aura; the dev chain seals on demand instead.
+/// Block time targeted by Aura unless a chain's genesis sets another (see
+/// [`configs::SlotDuration`]); the dev chain seals on demand instead.
 pub const MILLI_SECS_PER_BLOCK: u64 = 6000;
-/// Aura's slot duration: one block per slot.
+/// Aura's default slot duration: one block per slot.
 pub const SLOT_DURATION: u64 = MILLI_SECS_PER_BLOCK;
 
 /// Block counts for time spans, at the target block time.

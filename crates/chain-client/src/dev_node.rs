@@ -1,4 +1,5 @@
-//! A `sensorshare-node --dev` for tests, on free loopback ports, killed on drop.
+//! A `sensorshare-node --dev` for tests, or a local testnet of three validators, on
+//! free loopback ports, killed on drop.
 //!
 //! The binary is `$SENSORSHARE_NODE` if set, else `sensorshare-node` in the cargo
 //! target directory the test runs from (`cargo test --workspace` builds it).
@@ -14,7 +15,7 @@ use std::{
 /// How long the node may take to open its RPC port.
 const STARTUP: Duration = Duration::from_secs(120);
 
-/// A running dev node.
+/// A running node: a dev chain, or a validator of a [`Testnet`].
 pub struct DevNode {
 	child: Child,
 	rpc_port: u16,
@@ -57,15 +58,20 @@ impl DevNode {
 	/// Starts `sensorshare-node --dev` with its RPC on `rpc_port` and `extra`
 	/// arguments.
 	pub fn start_on(rpc_port: u16, extra: &[&str]) -> std::io::Result<Self> {
+		Self::spawn(rpc_port, free_port(), &[&["--dev"], extra].concat())
+	}
+
+	/// Starts `sensorshare-node` with `args`, its RPC on `rpc_port` and its peer-to-peer
+	/// port on `p2p_port`.
+	fn spawn(rpc_port: u16, p2p_port: u16, args: &[&str]) -> std::io::Result<Self> {
 		let base = tempfile::tempdir()?;
 		let log = base.path().join("node.log");
-		let p2p_port = free_port();
 		let child = Command::new(node_binary())
-			.args(["--dev", "--no-mdns", "--no-prometheus", "--no-telemetry"])
+			.args(["--no-mdns", "--no-prometheus", "--no-telemetry"])
 			.arg("--base-path")
 			.arg(base.path().join("chain"))
 			.args(["--rpc-port", &rpc_port.to_string(), "--port", &p2p_port.to_string()])
-			.args(extra)
+			.args(args)
 			.stdout(Stdio::null())
 			.stderr(std::fs::File::create(&log)?)
 			.spawn()?;
@@ -119,6 +125,60 @@ impl Drop for DevNode {
 	fn drop(&mut self) {
 		let _ = self.child.kill();
 		let _ = self.child.wait();
+	}
+}
+
+/// The peer id of node key 1 (`--node-key 00…01`), the bootnode's in a [`Testnet`]
+/// (and in `scripts/testnet.sh`).
+const BOOTNODE_PEER_ID: &str = "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp";
+
+/// A local testnet as `scripts/testnet.sh` runs it: three validators (Alice, Bob,
+/// Charlie) under Aura and GRANDPA, Alice's node the bootnode and the one clients
+/// talk to.
+pub struct Testnet {
+	/// Alice's node.
+	pub alice: DevNode,
+	/// Bob's and Charlie's.
+	pub peers: Vec<DevNode>,
+}
+
+impl Testnet {
+	/// Starts the three validators of `chain` (`local`, or `local-13s` for 13-second
+	/// blocks), Alice's RPC on `rpc_port`, every node with `extra` arguments.
+	pub fn start_on(rpc_port: u16, chain: &str, extra: &[&str]) -> std::io::Result<Self> {
+		let bootnode_port = free_port();
+		let bootnode = format!("/ip4/127.0.0.1/tcp/{bootnode_port}/p2p/{BOOTNODE_PEER_ID}");
+		let validator = |name: &str, key: u8, rpc: u16, p2p: u16, boot: &[&str]| {
+			let (flag, key) = (format!("--{name}"), format!("{key:064x}"));
+			let own = ["--chain", chain, "--validator", &flag, "--node-key", &key];
+			DevNode::spawn(rpc, p2p, &[&own[..], boot, extra].concat())
+		};
+		let alice = validator("alice", 1, rpc_port, bootnode_port, &[])?;
+		let peers = [("bob", 2), ("charlie", 3)]
+			.into_iter()
+			.map(|(name, key)| {
+				validator(name, key, free_port(), free_port(), &["--bootnodes", &bootnode])
+			})
+			.collect::<std::io::Result<_>>()?;
+		Ok(Testnet { alice, peers })
+	}
+
+	/// Connects to Alice's node once GRANDPA has finalized a block, which takes the
+	/// three nodes finding each other; panics with the logs if that takes more than
+	/// two minutes.
+	pub async fn client(&mut self) -> ChainClient {
+		let client = self.alice.client().await;
+		let started = Instant::now();
+		loop {
+			if matches!(client.finalized_head().await, Ok((n, _)) if n > 0) {
+				return client;
+			}
+			if started.elapsed() > STARTUP {
+				let logs = std::iter::once(&self.alice).chain(&self.peers).map(DevNode::log_text);
+				panic!("no finality after {STARTUP:?}:\n{}", logs.collect::<Vec<_>>().join("\n"));
+			}
+			tokio::time::sleep(Duration::from_millis(500)).await;
+		}
 	}
 }
 
