@@ -2,7 +2,7 @@
 # Cross-builds the sensor client for a Raspberry Pi (64-bit Raspberry Pi OS,
 # aarch64-unknown-linux-gnu) on a Debian/Ubuntu x86_64 machine: the aarch64 C
 # toolchain, D-Bus headers of the arm64 architecture (btleplug talks to BlueZ over
-# D-Bus) and the Rust target. The binary lands in
+# D-Bus) and the Rust target. The binary lands in (the cargo target directory)
 # target/aarch64-unknown-linux-gnu/release/sensorshare-sensor; copy it to the Pi with
 # sensor-client/deploy/sensorshare-sensor.service.
 set -euo pipefail
@@ -23,5 +23,6 @@ export PKG_CONFIG_ALLOW_CROSS=1
 export PKG_CONFIG_PATH=/usr/lib/aarch64-linux-gnu/pkgconfig
 export PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig
 cargo build --release --locked --target aarch64-unknown-linux-gnu -p sensorshare-sensor-client
-file target/aarch64-unknown-linux-gnu/release/sensorshare-sensor 2>/dev/null ||
-	ls -l target/aarch64-unknown-linux-gnu/release/sensorshare-sensor
+bin=${CARGO_TARGET_DIR:-target}/aarch64-unknown-linux-gnu/release/sensorshare-sensor
+[[ -x $bin ]] || { echo "cross-pi: the build left no $bin" >&2; exit 1; }
+file "$bin" 2>/dev/null || ls -l "$bin"
