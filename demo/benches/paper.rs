@@ -61,18 +61,20 @@ async fn main() -> anyhow::Result<()> {
 	let dir = tempfile::Builder::new().prefix("sensorshare-paper-").tempdir()?;
 	let mut stack = StackConfig::new(dir.path());
 	stack.max_concurrent_deliveries = 256;
-	let (name, title, block_ms) = match args.setting {
-		Setting::Dev => ("dev", "dev chain, a block per transaction", None),
-		Setting::Blocks13s => ("13s", "13-second blocks (the paper's)", Some(13_000)),
-		Setting::Aura13s => {
-			("aura13s", "Aura + GRANDPA testnet of 3 validators, 13-second blocks", Some(13_000))
+	let sealed_13s = ChainSetup::Dev(vec!["--sealing".into(), "13000".into()]);
+	let (name, title, block_ms, chain) = match args.setting {
+		Setting::Dev => {
+			("dev", "dev chain, a block per transaction", None, ChainSetup::Dev(vec![]))
 		},
+		Setting::Blocks13s => ("13s", "13-second blocks (the paper's)", Some(13_000), sealed_13s),
+		Setting::Aura13s => (
+			"aura13s",
+			"Aura + GRANDPA testnet of 3 validators, 13-second blocks",
+			Some(13_000),
+			ChainSetup::Testnet("local-13s".into()),
+		),
 	};
-	stack.chain = match args.setting {
-		Setting::Dev => ChainSetup::Dev(Vec::new()),
-		Setting::Blocks13s => ChainSetup::Dev(vec!["--sealing".into(), "13000".into()]),
-		Setting::Aura13s => ChainSetup::Testnet("local-13s".into()),
-	};
+	stack.chain = chain;
 	let full = !args.quick;
 	let mut config = PaperConfig {
 		name: name.into(),
