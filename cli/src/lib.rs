@@ -16,8 +16,7 @@ pub use error::CliError;
 use cbpre::{CertRequest, CertResponse, Identity, KeyRequest, PublicKey};
 use clap::{Parser, Subcommand};
 use sensorshare_chain_client::{
-	api::{self, runtime_types::bounded_collections::bounded_vec::BoundedVec},
-	format_units, signer_from_uri, AgreementStatus, ChainClient, Keypair,
+	api, format_units, signer_from_uri, AgreementStatus, ChainClient, Keypair,
 };
 use sensorshare_protocol::keyfile;
 use sensorshare_worker_client::{DeliveryRef, WorkerClient};
@@ -339,11 +338,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 		Command::Identity(IdentityCommand::Register { key, account }) => {
 			let secret = keyfile::load_secret_key(&key)?;
 			let chain = connect(&url).await?;
-			let call = api::tx().data_market().register_identity(
-				BoundedVec(secret.id().as_bytes().to_vec()),
-				secret.certificate().to_bytes(),
-			);
-			let inc = chain.submit(&call, &signer(&account)?).await?;
+			let inc = chain
+				.register_identity_with_rng(&signer(&account)?, &secret, &mut rand::rngs::OsRng)
+				.await?;
 			println!("Identity {} registered in block {}", show_id(secret.id()), inc.block_number);
 		},
 		Command::Sensors(SensorsCommand::List) => {
@@ -383,8 +380,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 		Command::Fetch { id, key, out } => fetch(&url, id, &key, out).await?,
 		Command::Confirm { id, account } => {
 			let chain = connect(&url).await?;
-			let call = api::tx().data_market().confirm(id);
-			let inc = chain.submit(&call, &signer(&account)?).await?;
+			let inc = chain.confirm(&signer(&account)?, id).await?;
 			let settled = inc.find::<api::data_market::events::AgreementSettled>()?;
 			match settled {
 				Some(s) => println!(
@@ -398,9 +394,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 		},
 		Command::Cancel { id, account } => {
 			let chain = connect(&url).await?;
-			let inc = chain
-				.submit(&api::tx().data_market().cancel_request(id), &signer(&account)?)
-				.await?;
+			let inc = chain.cancel_request(&signer(&account)?, id).await?;
 			println!(
 				"Request {id} cancelled in block {}; the escrow is refunded",
 				inc.block_number
@@ -448,12 +442,14 @@ async fn request(
 	let price: u128 = found.iter().map(|s| s.price_per_epoch.saturating_mul(epochs)).sum();
 	let fee_per_epoch = chain.provider(&found[0].provider).await?.map_or(0, |(_, fee)| fee);
 	let fee = fee_per_epoch.saturating_mul(epochs).saturating_mul(found.len() as u128);
+	let deposit = chain.agreement_deposit(found.len() as u64, to_epoch - from_epoch + 1)?;
 	println!(
-		"{} sensor(s) × {epochs} epoch(s) of {epoch_secs} s (epochs {from_epoch}..={to_epoch}): price {} + storage fee {} = {}",
+		"{} sensor(s) × {epochs} epoch(s) of {epoch_secs} s (epochs {from_epoch}..={to_epoch}): price {} + storage fee {} = {}, and a deposit of {} returned when the agreement closes",
 		found.len(),
 		format_units(price),
 		format_units(fee),
-		format_units(price + fee)
+		format_units(price + fee),
+		format_units(deposit)
 	);
 	if !yes {
 		if !std::io::stdin().is_terminal() {
@@ -468,17 +464,10 @@ async fn request(
 			return Err(CliError::Declined);
 		}
 	}
-	let ids = found.iter().map(|s| BoundedVec(s.id.as_bytes().to_vec())).collect();
-	let call =
-		api::tx().data_market().request_data(BoundedVec(ids), from_epoch, to_epoch, price + fee);
-	let inc = chain.submit(&call, &who).await?;
-	let ev = inc
-		.find::<api::data_market::events::DataRequested>()?
-		.ok_or_else(|| CliError::Invalid("the chain did not report the agreement".into()))?;
-	println!(
-		"Agreement {} requested in block {}; deadline block {}",
-		ev.id, inc.block_number, ev.deadline
-	);
+	let ids: Vec<Identity> = found.iter().map(|s| s.id).collect();
+	let (id, inc) = chain.request_data(&who, &ids, (from_epoch, to_epoch), price + fee).await?;
+	let deadline = chain.agreement(id).await?.map_or(0, |a| a.deadline);
+	println!("Agreement {id} requested in block {}; deadline block {deadline}", inc.block_number);
 	Ok(())
 }
 

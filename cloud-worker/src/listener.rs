@@ -17,8 +17,7 @@ use crate::{
 	store::Store,
 };
 use sensorshare_chain_client::{
-	api, AccountId32, AgreementStatus, ChainClient, Error as ChainError, Follower, Keypair,
-	MarketEvent,
+	AccountId32, AgreementStatus, ChainClient, Error as ChainError, Follower, Keypair, MarketEvent,
 };
 use std::{
 	collections::{BTreeMap, HashMap, HashSet},
@@ -229,13 +228,7 @@ impl Deliverer {
 			"{}/v1/deliveries/{id}/manifests/{through_epoch}",
 			self.public_url.trim_end_matches('/')
 		);
-		let call = api::tx().data_market().deliver(
-			id,
-			through_epoch,
-			api::runtime_types::bounded_collections::bounded_vec::BoundedVec(location.into_bytes()),
-			written.digest,
-		);
-		match self.chain.submit(&call, &self.signer).await {
+		match self.chain.deliver(&self.signer, id, through_epoch, &location, written.digest).await {
 			Ok(included) => {
 				tracing::info!(
 					agreement = id,

@@ -18,10 +18,7 @@ use crate::{
 };
 use cbpre::{Identity, SecretKey};
 use sensorshare_chain_client::{
-	api::{self, runtime_types::bounded_collections::bounded_vec::BoundedVec},
-	signer_from_uri,
-	subxt::utils::MultiAddress,
-	ChainClient, UNIT,
+	api, signer_from_uri, subxt::utils::MultiAddress, ChainClient, Listing, UNIT,
 };
 use sensorshare_worker_client::WorkerClient;
 use std::{
@@ -147,15 +144,20 @@ impl Bench {
 		let idle = cbpre::dev::enroll_with_rng(b"idle-tag", &mut rand::rngs::OsRng)
 			.map_err(|e| Error::Crypto(e.to_string()))?;
 		let ferdie = signer_from_uri("//Ferdie")?.public_key().to_account_id();
-		let call = api::tx().data_market().register_sensor(
-			BoundedVec(idle.id().as_bytes().to_vec()),
-			idle.certificate().to_bytes(),
-			UNIT,
-			60,
-			ferdie,
-			BoundedVec(b"no agent answers for it".to_vec()),
-		);
-		chain.submit(&call, &signer_from_uri("//Dave")?).await?;
+		let listing = Listing {
+			price_per_epoch: UNIT,
+			epoch_secs: 60,
+			provider: ferdie,
+			description: "no agent answers for it".into(),
+		};
+		chain
+			.register_sensor_with_rng(
+				&signer_from_uri("//Dave")?,
+				&idle,
+				listing,
+				&mut rand::rngs::OsRng,
+			)
+			.await?;
 
 		let mut sensor_keys = HashMap::new();
 		for path in &stack.sensor_keys {

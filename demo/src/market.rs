@@ -5,8 +5,8 @@ use crate::Error;
 use cbpre::{Identity, PublicKey, SecretKey};
 use rand::rngs::OsRng;
 use sensorshare_chain_client::{
-	api::{self, runtime_types::bounded_collections::bounded_vec::BoundedVec},
-	signer_from_uri, AccountId32, Balance, ChainClient, Follower, Included, Keypair, MarketEvent,
+	api, signer_from_uri, AccountId32, Balance, ChainClient, Follower, Included, Keypair,
+	MarketEvent,
 };
 use sensorshare_worker_client::{DeliveryRef, Fetched, WorkerClient};
 use std::{
@@ -36,11 +36,7 @@ impl Requester {
 		let signer = signer_from_uri(uri)?;
 		let key = cbpre::dev::enroll_with_rng(id.as_bytes(), &mut OsRng)
 			.map_err(|e| Error::Crypto(e.to_string()))?;
-		let call = api::tx().data_market().register_identity(
-			BoundedVec(key.id().as_bytes().to_vec()),
-			key.certificate().to_bytes(),
-		);
-		let included = chain.submit(&call, &signer).await?;
+		let included = chain.register_identity_with_rng(&signer, &key, &mut OsRng).await?;
 		let account = signer.public_key().to_account_id();
 		Ok((Requester { uri: uri.into(), account, signer, key }, included))
 	}
@@ -63,13 +59,7 @@ impl Requester {
 		(from, to): (u64, u64),
 		max: Balance,
 	) -> Result<(u64, Included), Error> {
-		let ids = sensors.iter().map(|s| BoundedVec(s.as_bytes().to_vec())).collect();
-		let call = api::tx().data_market().request_data(BoundedVec(ids), from, to, max);
-		let included = chain.submit(&call, &self.signer).await?;
-		let requested = included
-			.find::<api::data_market::events::DataRequested>()?
-			.ok_or_else(|| Error::Unexpected("no DataRequested event".into()))?;
-		Ok((requested.id, included))
+		Ok(chain.request_data(&self.signer, sensors, (from, to), max).await?)
 	}
 
 	/// Downloads, verifies and decrypts agreement `id`'s latest delivery.
@@ -129,7 +119,7 @@ impl Requester {
 
 	/// Confirms agreement `id`: the escrow goes to the owner and the provider.
 	pub async fn confirm(&self, chain: &ChainClient, id: u64) -> Result<Included, Error> {
-		Ok(chain.submit(&api::tx().data_market().confirm(id), &self.signer).await?)
+		Ok(chain.confirm(&self.signer, id).await?)
 	}
 }
 

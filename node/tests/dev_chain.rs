@@ -170,9 +170,20 @@ async fn a_registered_sensor_is_finalized_on_the_dev_chain() {
 
 	let id = b"\x24\x71\x89\xc0\xff\xee".to_vec();
 	let key = dev_certificate(&id);
+	// The proof that Alice holds the sensor's key, for this chain.
+	let possession = sensorshare_market::possession::prove_with_rng(
+		&key,
+		&genesis.0,
+		alice.to_account_id().as_ref(),
+		sensorshare_market::possession::Kind::Sensor,
+		&mut ChaCha20Rng::seed_from_u64(3),
+	)
+	.expect("the sensor's key signs")
+	.to_bytes();
 	let call = RuntimeCall::DataMarket(pallet_data_market::Call::register_sensor {
 		id: id.clone().try_into().expect("a short id"),
 		cert: key.certificate().to_bytes(),
+		possession,
 		price_per_epoch: 1_000_000_000,
 		epoch_secs: 60,
 		storage_provider: Sr25519Keyring::Ferdie.to_account_id(),

@@ -11,8 +11,8 @@
 
 use cbpre::{Meta, PublicKey, SecretKey};
 use sensorshare_chain_client::{
-	api::{self, runtime_types::bounded_collections::bounded_vec::BoundedVec},
 	Agreement, AgreementStatus, ChainClient, Error as ChainError, Follower, Keypair, MarketEvent,
+	ReKeys,
 };
 use std::{
 	collections::{BTreeSet, HashMap},
@@ -138,9 +138,8 @@ impl Agent {
 		}
 		match self.rekeys_if_acceptable(&a).await? {
 			Some(rekeys) if self.decider.accept(&a) => {
-				let epochs = rekeys.0.first().map_or(0, |r| r.0.len());
-				let call = api::tx().data_market().accept_request(id, rekeys);
-				self.chain.submit(&call, &self.owner).await?;
+				let epochs = rekeys.first().map_or(0, |r| r.len());
+				self.chain.accept_request(&self.owner, id, rekeys).await?;
 				tracing::info!(
 					agreement = id,
 					requester = %a.requester,
@@ -151,8 +150,7 @@ impl Agent {
 				Ok(Answer::Accepted)
 			},
 			_ => {
-				let call = api::tx().data_market().reject_request(id);
-				self.chain.submit(&call, &self.owner).await?;
+				self.chain.reject_request(&self.owner, id).await?;
 				tracing::info!(agreement = id, requester = %a.requester, "rejected");
 				Ok(Answer::Rejected)
 			},
@@ -160,10 +158,7 @@ impl Agent {
 	}
 
 	/// The re-keys of `a`, if it pays the listed price and every sensor's key is here.
-	async fn rekeys_if_acceptable(
-		&self,
-		a: &Agreement,
-	) -> Result<Option<BoundedVec<BoundedVec<[u8; 32]>>>, ChainError> {
+	async fn rekeys_if_acceptable(&self, a: &Agreement) -> Result<Option<ReKeys>, ChainError> {
 		let mut listed: u128 = 0;
 		for s in &a.sensors {
 			let Some(sensor) = self.chain.sensor(s.as_bytes()).await? else { return Ok(None) };
@@ -191,30 +186,46 @@ impl Agent {
 	/// Posts the re-keys of the epochs of accepted agreement `id` that have ended
 	/// since its last re-keys.
 	pub async fn rekey_ended(&self, id: u64) -> Result<Progress, ChainError> {
-		let me = self.owner.public_key().to_account_id();
 		let Some(a) = self.chain.agreement(id).await? else { return Ok(Progress::Done) };
+		self.rekey(&a).await
+	}
+
+	/// Posts the re-keys of the epochs of accepted agreement `a`, as read from the
+	/// chain, that have ended since its last re-keys. If the chain has re-keys from
+	/// there on already (an earlier submission whose outcome was unknown landed after
+	/// `a` was read), they are accepted as posted when they are these.
+	pub async fn rekey(&self, a: &Agreement) -> Result<Progress, ChainError> {
+		let (id, me) = (a.id, self.owner.public_key().to_account_id());
 		let next = a.from_epoch.saturating_add(u64::from(a.rekeyed));
 		if a.owner != me || a.status != AgreementStatus::Accepted || next > a.to_epoch {
 			return Ok(Progress::Done);
 		}
-		let due = next..self.ended(&a).end;
+		let due = next..self.ended(a).end;
 		if due.is_empty() {
 			return Ok(Progress::Waiting);
 		}
 		let Some(requester) = self.chain.identity(&a.requester).await? else {
 			return Ok(Progress::Done);
 		};
-		let rekeys = match rekeys(&a, due.clone(), &requester.public_key, &self.keys) {
+		let rekeys = match rekeys(a, due.clone(), &requester.public_key, &self.keys) {
 			Ok(r) => r,
 			Err(e) => {
 				tracing::warn!(agreement = id, error = %e, "cannot re-key");
 				return Ok(Progress::Done);
 			},
 		};
-		let call = api::tx().data_market().add_rekeys(id, rekeys);
-		match self.chain.submit(&call, &self.owner).await {
+		match self.chain.add_rekeys(&self.owner, id, next, rekeys.clone()).await {
 			Ok(_) => {},
-			// Posted by an earlier submission still in flight, or the agreement ended.
+			// The chain has re-keys from `next` on already: an earlier submission whose
+			// outcome was unknown landed. Done if they are these.
+			Err(e) if matches!(e.refusal(), Some("UnexpectedFirstEpoch" | "AllEpochsReKeyed")) => {
+				if !self.posted_already(id, next - a.from_epoch, &rekeys).await? {
+					tracing::warn!(agreement = id, error = %e, "other re-keys are on chain");
+					return Ok(Progress::Waiting);
+				}
+				tracing::info!(agreement = id, "re-keys posted by an earlier submission");
+			},
+			// The agreement ended, or its deadline passed.
 			Err(e) if e.refusal().is_some() => {
 				tracing::info!(agreement = id, error = %e, "re-keys not added");
 				return Ok(Progress::Waiting);
@@ -223,6 +234,22 @@ impl Agent {
 		}
 		tracing::info!(agreement = id, epochs = ?due, "re-keyed ended epochs");
 		Ok(if due.end > a.to_epoch { Progress::Done } else { Progress::ReKeyed })
+	}
+
+	/// Whether agreement `id` stores `rekeys` from its `offset`-th epoch on.
+	async fn posted_already(
+		&self,
+		id: u64,
+		offset: u64,
+		rekeys: &ReKeys,
+	) -> Result<bool, ChainError> {
+		let Some(stored) = self.chain.rekeys(id).await? else { return Ok(false) };
+		let Ok(offset) = usize::try_from(offset) else { return Ok(false) };
+		Ok(stored.len() == rekeys.len()
+			&& stored.iter().zip(rekeys).all(|(have, ours)| {
+				have.get(offset..offset.saturating_add(ours.len()))
+					.is_some_and(|have| have.iter().zip(ours).all(|(h, o)| h.to_bytes() == *o))
+			}))
 	}
 
 	/// Answers what is pending, then every new request, and re-keys accepted
@@ -352,7 +379,7 @@ pub fn rekeys(
 	epochs: Range<u64>,
 	requester: &PublicKey,
 	keys: &HashMap<Vec<u8>, SecretKey>,
-) -> Result<BoundedVec<BoundedVec<[u8; 32]>>, ReKeyError> {
+) -> Result<ReKeys, ReKeyError> {
 	let mut out = Vec::with_capacity(a.sensors.len());
 	for s in &a.sensors {
 		let key = keys
@@ -362,9 +389,9 @@ pub fn rekeys(
 			.clone()
 			.map(|e| key.rekey(&Meta::new(*s, e), requester).map(|rk| rk.to_bytes()))
 			.collect::<Result<Vec<_>, _>>()?;
-		out.push(BoundedVec(per_epoch));
+		out.push(per_epoch);
 	}
-	Ok(BoundedVec(out))
+	Ok(out)
 }
 
 #[cfg(test)]
@@ -389,6 +416,8 @@ mod tests {
 			status: AgreementStatus::Accepted,
 			deadline: 0,
 			delivery: None,
+			deposit: 0,
+			rekey_deposit: 0,
 		}
 	}
 

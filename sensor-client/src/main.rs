@@ -2,10 +2,7 @@
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use sensorshare_chain_client::{
-	api::{self, runtime_types::bounded_collections::bounded_vec::BoundedVec},
-	parse_units, signer_from_uri, AccountId32, ChainClient,
-};
+use sensorshare_chain_client::{parse_units, signer_from_uri, AccountId32, ChainClient, Listing};
 use sensorshare_protocol::keyfile;
 use sensorshare_sensor_client::{
 	agent::{self, AcceptListedPrice, Agent, AskOnTerminal, Decider},
@@ -173,15 +170,9 @@ async fn main() -> anyhow::Result<()> {
 			let ca = chain.ca_key().await?.context("the chain has no CA key")?;
 			keyfile::save_secret_key(&key, &secret, &ca)?;
 			let _ = std::fs::remove_file(&pending);
-			let call = api::tx().data_market().register_sensor(
-				BoundedVec(secret.id().as_bytes().to_vec()),
-				secret.certificate().to_bytes(),
-				price,
-				epoch_secs,
-				provider,
-				BoundedVec(description.into_bytes()),
-			);
-			let included = chain.submit(&call, &owner).await?;
+			let listing = Listing { price_per_epoch: price, epoch_secs, provider, description };
+			let included =
+				chain.register_sensor_with_rng(&owner, &secret, listing, &mut rng).await?;
 			println!(
 				"Sensor {} registered in block {}; key in {}",
 				hex::encode(secret.id().as_bytes()),

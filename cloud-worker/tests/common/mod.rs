@@ -6,7 +6,7 @@ use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use sensorshare_chain_client::{
 	api::{self, runtime_types::bounded_collections::bounded_vec::BoundedVec},
 	dev_node::{free_port, DevNode},
-	signer_from_uri, AccountId32, ChainClient, Keypair, UNIT,
+	signer_from_uri, AccountId32, ChainClient, Keypair, Listing, UNIT,
 };
 use sensorshare_cloud_worker::config::{Config, StorageConfig};
 use sensorshare_protocol::header::RecordHeader;
@@ -48,40 +48,38 @@ impl Chain {
 	}
 
 	pub async fn register_sensor(&self, owner: &str, sensor: &SecretKey, provider: &str) {
-		let call = api::tx().data_market().register_sensor(
-			BoundedVec(sensor.id().as_bytes().to_vec()),
-			sensor.certificate().to_bytes(),
-			PRICE,
-			EPOCH_SECS,
-			account(provider),
-			BoundedVec(b"test sensor".to_vec()),
-		);
-		self.client.submit(&call, &key(owner)).await.expect("register_sensor");
+		let listing = Listing {
+			price_per_epoch: PRICE,
+			epoch_secs: EPOCH_SECS,
+			provider: account(provider),
+			description: "test sensor".into(),
+		};
+		self.client
+			.register_sensor_with_rng(&key(owner), sensor, listing, &mut rng(1))
+			.await
+			.expect("register_sensor");
 	}
 
 	pub async fn register_identity(&self, who: &str, user: &SecretKey) {
-		let call = api::tx().data_market().register_identity(
-			BoundedVec(user.id().as_bytes().to_vec()),
-			user.certificate().to_bytes(),
-		);
-		self.client.submit(&call, &key(who)).await.expect("register_identity");
+		self.client
+			.register_identity_with_rng(&key(who), user, &mut rng(2))
+			.await
+			.expect("register_identity");
 	}
 
 	pub async fn register_provider(&self, who: &str) {
-		let call = api::tx().data_market().register_provider(BoundedVec(b"http://x".to_vec()), 0);
-		self.client.submit(&call, &key(who)).await.expect("register_provider");
+		self.client.register_provider(&key(who), "http://x", 0).await.expect("register_provider");
 	}
 
 	/// `who` requests `sensors` for `from..=to`; the agreement's number.
 	pub async fn request(&self, who: &str, sensors: &[&SecretKey], from: u64, to: u64) -> u64 {
-		let ids = sensors.iter().map(|s| BoundedVec(s.id().as_bytes().to_vec())).collect();
-		let call = api::tx().data_market().request_data(BoundedVec(ids), from, to, u128::MAX);
-		let included = self.client.submit(&call, &key(who)).await.expect("request_data");
-		included
-			.find::<api::data_market::events::DataRequested>()
-			.expect("events decode")
-			.expect("DataRequested")
-			.id
+		let ids: Vec<Identity> = sensors.iter().map(|s| *s.id()).collect();
+		let (id, _) = self
+			.client
+			.request_data(&key(who), &ids, (from, to), u128::MAX)
+			.await
+			.expect("request_data");
+		id
 	}
 
 	/// The owner accepts with one re-key per sensor and epoch, for `requester`.
@@ -105,8 +103,8 @@ impl Chain {
 		requester: &PublicKey,
 		epochs: RangeInclusive<u64>,
 	) {
-		let call = api::tx().data_market().accept_request(id, rekeys(sensors, requester, epochs));
-		self.client.submit(&call, &key(owner)).await.expect("accept_request");
+		let rekeys = rekeys(sensors, requester, epochs).0.into_iter().map(|r| r.0).collect();
+		self.client.accept_request(&key(owner), id, rekeys).await.expect("accept_request");
 	}
 
 	/// The owner adds the re-keys of `epochs`.
@@ -118,8 +116,9 @@ impl Chain {
 		requester: &PublicKey,
 		epochs: RangeInclusive<u64>,
 	) {
-		let call = api::tx().data_market().add_rekeys(id, rekeys(sensors, requester, epochs));
-		self.client.submit(&call, &key(owner)).await.expect("add_rekeys");
+		let first = *epochs.start();
+		let rekeys = rekeys(sensors, requester, epochs).0.into_iter().map(|r| r.0).collect();
+		self.client.add_rekeys(&key(owner), id, first, rekeys).await.expect("add_rekeys");
 	}
 
 	/// Waits until agreement `id` is delivered; its location and digest.

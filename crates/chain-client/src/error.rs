@@ -30,6 +30,9 @@ pub enum Error {
 	/// The secret URI of an account is invalid.
 	#[error("invalid secret URI: {0}")]
 	SecretUri(String),
+	/// A key could not sign (a proof of possession).
+	#[error("signing failed: {0}")]
+	Crypto(String),
 	/// The chain holds data this client cannot make sense of.
 	#[error("unexpected data on chain: {0}")]
 	InvalidChainData(String),
@@ -73,6 +76,9 @@ impl Error {
 			Error::Connect { .. } => true,
 			// Submitting again (with a fresh nonce) may well succeed.
 			Error::Dropped(_) => true,
+			// Every block near the deadline the call needs is full: a later block has
+			// room.
+			Error::Refused { name, .. } => name == "DeadlinesFull",
 			_ => false,
 		}
 	}

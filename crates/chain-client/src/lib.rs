@@ -11,11 +11,14 @@
 //!   the pallet's error name and docs;
 //! - [`Follower`]: every finalized block in order, none skipped across reconnects,
 //!   with its data-market events decoded;
+//! - one function per data-market call, taking domain types (registrations sign
+//!   their proof of possession here);
 //! - reads of sensors, identities, agreements and re-keys as plain Rust types.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod calls;
 mod client;
 #[cfg(feature = "dev-node")]
 pub mod dev_node;
@@ -23,6 +26,7 @@ mod error;
 mod follow;
 mod types;
 
+pub use calls::{Listing, ReKeys, RegistrationKind};
 pub use client::{signer_from_uri, ChainClient, Included};
 pub use error::Error;
 pub use follow::{Follower, MarketBlock};

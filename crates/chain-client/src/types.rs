@@ -86,6 +86,10 @@ pub struct Agreement {
 	/// Where its latest delivery is and the digest of its manifest, which covers every
 	/// epoch delivered so far.
 	pub delivery: Option<(String, [u8; 32])>,
+	/// The requester's storage deposit, returned when it closes.
+	pub deposit: Balance,
+	/// The owner's deposit for the re-keys on chain, returned when it closes.
+	pub rekey_deposit: Balance,
 }
 
 impl Agreement {
@@ -170,6 +174,8 @@ impl Agreement {
 			delivery: a
 				.delivery
 				.map(|(loc, digest)| (String::from_utf8_lossy(&loc.0).into_owned(), digest)),
+			deposit: a.deposit,
+			rekey_deposit: a.rekey_deposit,
 		})
 	}
 }

@@ -4,7 +4,26 @@
 //! participant signs with its CB-PRE key, so that a signature for one purpose is
 //! never valid for another.
 
+/// A registration's proof of possession, which the chain checks: defined with the
+/// message it prefixes in `sensorshare_market`, which the pallet builds too.
+pub use sensorshare_market::domain::POSSESSION;
+
 /// A sensor's signature over a sealed record it uploads.
 pub const RECORD_UPLOAD: &[u8] = b"SENSORSHARE-V1-RECORD-UPLOAD";
 /// A requester's signature over a provider's download challenge.
 pub const DOWNLOAD_CHALLENGE: &[u8] = b"SENSORSHARE-V1-DOWNLOAD";
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn no_tag_is_a_prefix_of_another() {
+		let tags = [POSSESSION, RECORD_UPLOAD, DOWNLOAD_CHALLENGE];
+		for (i, a) in tags.iter().enumerate() {
+			for b in &tags[i + 1..] {
+				assert!(!a.starts_with(b) && !b.starts_with(a), "{a:?} and {b:?}");
+			}
+		}
+	}
+}

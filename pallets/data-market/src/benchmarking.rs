@@ -10,11 +10,15 @@ use super::*;
 use crate::Pallet as DataMarket;
 use alloc::vec;
 use alloc::vec::Vec;
-use cbpre::{CaSecretKey, Identity, KeyRequest};
+use cbpre::{CaSecretKey, Identity, KeyRequest, SecretKey};
+use codec::Encode;
 use frame_benchmarking::v2::*;
 use frame_support::{
 	pallet_prelude::*,
-	traits::{fungible::Mutate, EnsureOrigin},
+	traits::{
+		fungible::{Mutate, MutateHold},
+		EnsureOrigin,
+	},
 };
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
@@ -34,9 +38,10 @@ fn identity(kind: u8, index: u32) -> IdBytes {
 	IdBytes::truncate_from(id)
 }
 
-/// A certificate for `id`, issued by the dev CA, with randomness derived from `id`.
-fn certificate(id: &IdBytes) -> PointBytes {
-	let mut seed = [0u8; 32];
+/// A key for `id`, certified by the dev CA, with randomness derived from `id` and
+/// `round` (a second round gives a second certificate for the same identity).
+fn certified_key(id: &IdBytes, round: u8) -> SecretKey {
+	let mut seed = [round; 32];
 	for (i, byte) in id.iter().enumerate() {
 		seed[i % 32] ^= *byte;
 	}
@@ -45,8 +50,36 @@ fn certificate(id: &IdBytes) -> PointBytes {
 	let identity = Identity::new(id.as_slice()).expect("benchmark identities are 64 bytes");
 	let request = KeyRequest::new_with_rng(identity, &mut rng);
 	let response = ca.issue_with_rng(request.message(), &mut rng).expect("the CA issues");
-	let key = request.finish(&response, &ca.public_key()).expect("the certificate is valid");
-	key.certificate().to_bytes()
+	request.finish(&response, &ca.public_key()).expect("the certificate is valid")
+}
+
+/// The certificate of `key` and its proof of possession by `who` as `kind`, on the
+/// chain the benchmarks run on.
+fn registration<T: Config>(
+	key: &SecretKey,
+	who: &T::AccountId,
+	kind: RegistrationKind,
+) -> (PointBytes, SignatureBytes) {
+	let mut rng = ChaCha20Rng::from_seed([7; 32]);
+	let proof = sensorshare_market::possession::prove_with_rng(
+		key,
+		&DataMarket::<T>::genesis_hash(),
+		&who.encode(),
+		kind,
+		&mut rng,
+	)
+	.expect("the key signs");
+	(key.certificate().to_bytes(), proof.to_bytes())
+}
+
+/// Fills the blocks from `due`, all but the last that a deadline due then may go to,
+/// so that finding a block with room reads every one of them.
+fn fill_deadlines<T: Config>(due: BlockNumberFor<T>) {
+	let mut block = due;
+	for _ in 0..T::MaxDeadlineDelay::get() {
+		DeadlineCount::<T>::insert(block, T::MaxDeadlinesPerBlock::get());
+		block += One::one();
+	}
 }
 
 /// An account with plenty of free balance.
@@ -72,8 +105,15 @@ fn setup_market<T: Config>() -> T::AccountId {
 	let provider = funded::<T>("provider", 0);
 	Providers::<T>::insert(
 		&provider,
-		ProviderInfo { endpoint: max_bytes::<T::MaxEndpointLen>(), fee_per_epoch: price::<T>() },
+		ProviderInfo {
+			endpoint: max_bytes::<T::MaxEndpointLen>(),
+			fee_per_epoch: price::<T>(),
+			open_agreements: 0,
+			deposit: T::RegistrationDeposit::get(),
+		},
 	);
+	T::Currency::hold(&HoldReason::Registration.into(), &provider, T::RegistrationDeposit::get())
+		.expect("the provider is funded");
 	provider
 }
 
@@ -86,10 +126,13 @@ fn sensors<T: Config>(
 	let mut ids = Vec::new();
 	for i in 0..count {
 		let id = identity(b's', i);
+		let (cert, proof) =
+			registration::<T>(&certified_key(&id, 0), owner, RegistrationKind::Sensor);
 		DataMarket::<T>::register_sensor(
 			RawOrigin::Signed(owner.clone()).into(),
 			id.clone(),
-			certificate(&id),
+			cert,
+			proof,
 			price::<T>(),
 			60,
 			provider.clone(),
@@ -104,11 +147,8 @@ fn sensors<T: Config>(
 fn requester<T: Config>() -> Result<T::AccountId, BenchmarkError> {
 	let who = funded::<T>("requester", 0);
 	let id = identity(b'u', 0);
-	DataMarket::<T>::register_identity(
-		RawOrigin::Signed(who.clone()).into(),
-		id.clone(),
-		certificate(&id),
-	)?;
+	let (cert, proof) = registration::<T>(&certified_key(&id, 0), &who, RegistrationKind::Identity);
+	DataMarket::<T>::register_identity(RawOrigin::Signed(who.clone()).into(), id, cert, proof)?;
 	Ok(who)
 }
 
@@ -214,10 +254,11 @@ mod benchmarks {
 		setup_market::<T>();
 		let who = funded::<T>("user", 0);
 		let id = identity(b'u', 1);
-		let cert = certificate(&id);
+		let (cert, proof) =
+			registration::<T>(&certified_key(&id, 0), &who, RegistrationKind::Identity);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who.clone()), id.clone(), cert);
+		_(RawOrigin::Signed(who.clone()), id.clone(), cert, proof);
 
 		assert_eq!(UserIds::<T>::get(&id), Some(who));
 	}
@@ -227,13 +268,15 @@ mod benchmarks {
 		let provider = setup_market::<T>();
 		let owner = funded::<T>("owner", 0);
 		let id = identity(b's', 0);
-		let cert = certificate(&id);
+		let (cert, proof) =
+			registration::<T>(&certified_key(&id, 0), &owner, RegistrationKind::Sensor);
 
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(owner.clone()),
 			id.clone(),
 			cert,
+			proof,
 			price::<T>(),
 			60,
 			provider,
@@ -291,6 +334,7 @@ mod benchmarks {
 		let ids = sensors::<T>(&owner, &provider, s)?;
 		let last = u64::from(T::MaxEpochsPerRequest::get()) - 1;
 		let id = NextAgreementId::<T>::get();
+		fill_deadlines::<T>(frame_system::Pallet::<T>::block_number() + T::DeliveryPeriod::get());
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(requester), ids, 0, last, BalanceOf::<T>::max_value());
@@ -349,6 +393,9 @@ mod benchmarks {
 		)?;
 		let location = max_bytes::<T::MaxLocationLen>();
 		let last = u64::from(T::MaxEpochsPerRequest::get()) - 1;
+		fill_deadlines::<T>(
+			frame_system::Pallet::<T>::block_number() + T::ConfirmationPeriod::get(),
+		);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(fixture.provider), fixture.id, last, location, [9u8; 32]);
@@ -407,7 +454,7 @@ mod benchmarks {
 		let rekeys = rekeys::<T>(s, e);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(fixture.owner), fixture.id, rekeys.clone());
+		_(RawOrigin::Signed(fixture.owner), fixture.id, u64::from(max - e), rekeys.clone());
 
 		assert_last_event::<T>(Event::ReKeysAdded {
 			id: fixture.id,
@@ -426,10 +473,61 @@ mod benchmarks {
 
 		#[block]
 		{
-			DataMarket::<T>::process_deadlines(now, Weight::MAX);
+			DataMarket::<T>::process_deadlines(now);
 		}
 
 		assert_eq!(DeadlineCursor::<T>::get(), now);
+	}
+
+	#[benchmark]
+	fn deregister_identity() -> Result<(), BenchmarkError> {
+		setup_market::<T>();
+		let who = requester::<T>()?;
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()));
+
+		assert!(!Users::<T>::contains_key(&who));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn update_identity() -> Result<(), BenchmarkError> {
+		setup_market::<T>();
+		let who = requester::<T>()?;
+		let key = certified_key(&identity(b'u', 0), 1);
+		let (cert, proof) = registration::<T>(&key, &who, RegistrationKind::Identity);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), cert, proof);
+
+		assert!(Users::<T>::get(&who).is_some_and(|u| u.cert == cert));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn update_provider() {
+		let provider = setup_market::<T>();
+		let endpoint = max_bytes::<T::MaxEndpointLen>();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(provider.clone()), Some(endpoint.clone()), Some(One::one()));
+
+		assert_last_event::<T>(Event::ProviderUpdated {
+			provider,
+			endpoint,
+			fee_per_epoch: One::one(),
+		});
+	}
+
+	#[benchmark]
+	fn deregister_provider() {
+		let provider = setup_market::<T>();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(provider.clone()));
+
+		assert!(!Providers::<T>::contains_key(&provider));
 	}
 
 	impl_benchmark_test_suite!(DataMarket, crate::mock::new_test_ext(), crate::mock::Test);

@@ -18,14 +18,31 @@
 //!
 //! Every agreement has a deadline. Past it, a requested or accepted agreement is
 //! refunded, and a delivered one is settled as if confirmed. Deadlines are processed
-//! in bounded work in `on_idle` and by the permissionless [`Pallet::expire`] call, so
-//! nothing depends on a single block's hook.
+//! at the start of every block, at most `MaxDeadlinesPerBlock` of them, and no block
+//! is given more deadlines than that (a deadline whose block is full goes to the
+//! next block with room, at most `MaxDeadlineDelay` blocks later): whatever the
+//! load, every deadline is processed within `MaxDeadlineDelay + 1` blocks of its
+//! time. The permissionless [`Pallet::expire`] does the same work for one agreement.
+//!
+//! ## Deposits
+//!
+//! Everything the pallet stores is paid for by a deposit recorded in the item it pays
+//! for and released exactly from that record: a registration's
+//! `RegistrationDeposit`, an agreement's `AgreementDepositBase +
+//! AgreementDepositPerEpoch × sensors × epochs` from the requester (a price of zero
+//! does not make it free), its re-keys' `ReKeyDepositPerByte` per byte from the owner.
+//! Every depositor has a way out: agreements close by themselves at their
+//! deadlines, and sensors, identities and providers deregister once no open
+//! agreement needs them.
 //!
 //! ## Keys
 //!
 //! Public keys are never taken on trust: the pallet derives each participant's key
 //! `P = H1(Cert, id)*Cert + P_alpha` from its identity and ECQV certificate with the
-//! `cbpre` crate and the CA key `P_alpha` of the genesis (root can rotate it).
+//! `cbpre` crate and the CA key `P_alpha` of the genesis (root can rotate it), and a
+//! registration proves possession of the derived key with a signature over the
+//! chain, the account and the kind of registration
+//! ([`sensorshare_market::possession`]).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -43,6 +60,7 @@ mod benchmarking;
 pub mod types;
 pub mod weights;
 
+pub use sensorshare_market::possession::Kind as RegistrationKind;
 pub use types::*;
 pub use weights::WeightInfo;
 
@@ -57,22 +75,20 @@ const LOG_TARGET: &str = "runtime::data-market";
 pub mod pallet {
 	use super::*;
 	use alloc::vec::Vec;
+	use codec::Encode;
 	use frame_support::{
 		pallet_prelude::*,
 		traits::{
 			fungible::{Inspect, Mutate, MutateHold},
-			tokens::{Fortitude, Precision, Restriction},
+			tokens::{DepositConsequence, Fortitude, Precision, Provenance, Restriction},
 			UnixTime,
 		},
 	};
 	use frame_system::pallet_prelude::*;
-	use sp_runtime::{
-		traits::{CheckedAdd, CheckedMul, Saturating, Zero},
-		ArithmeticError,
-	};
+	use sp_runtime::traits::{CheckedAdd, CheckedMul, Saturating, Zero};
 
 	/// The in-code storage version.
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -95,10 +111,24 @@ pub mod pallet {
 		/// Who may rotate the CA key.
 		type CaOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
-		/// Held from the account of every sensor, identity and provider registration,
-		/// and released when a sensor is deregistered: the price of its storage.
+		/// Held for every sensor, identity and provider registration, recorded in the
+		/// registration and released from that record when it is deregistered.
 		#[pallet::constant]
 		type RegistrationDeposit: Get<BalanceOf<Self>>;
+
+		/// Held from the requester for every agreement, with
+		/// `AgreementDepositPerEpoch`, until the agreement closes.
+		#[pallet::constant]
+		type AgreementDepositBase: Get<BalanceOf<Self>>;
+
+		/// Held from the requester for each sensor and epoch an agreement covers.
+		#[pallet::constant]
+		type AgreementDepositPerEpoch: Get<BalanceOf<Self>>;
+
+		/// Held from the owner for each byte of re-keys an agreement stores, until it
+		/// closes.
+		#[pallet::constant]
+		type ReKeyDepositPerByte: Get<BalanceOf<Self>>;
 
 		/// The most sensors one request may name.
 		#[pallet::constant]
@@ -107,6 +137,23 @@ pub mod pallet {
 		/// The most epochs one request may cover.
 		#[pallet::constant]
 		type MaxEpochsPerRequest: Get<u32>;
+
+		/// The shortest epoch a sensor may have, in seconds.
+		#[pallet::constant]
+		type MinEpochSecs: Get<u64>;
+
+		/// The longest epoch a sensor may have, in seconds.
+		#[pallet::constant]
+		type MaxEpochSecs: Get<u64>;
+
+		/// How many epochs past the chain's current one a request may start.
+		#[pallet::constant]
+		type MaxLeadEpochs: Get<u64>;
+
+		/// The most times an agreement's deadline is extended while the epoch it
+		/// waits for is open; after that it lapses at its deadline.
+		#[pallet::constant]
+		type MaxExtensions: Get<u32>;
 
 		/// The longest sensor description, in bytes.
 		#[pallet::constant]
@@ -139,9 +186,16 @@ pub mod pallet {
 		/// The chain's clock, which tells when an epoch has ended.
 		type UnixTime: UnixTime;
 
-		/// The most deadlines `on_idle` processes in one block.
+		/// The most deadlines that fall in one block, and so the most that the start
+		/// of a block processes.
 		#[pallet::constant]
-		type MaxExpiriesPerBlock: Get<u32>;
+		type MaxDeadlinesPerBlock: Get<u32>;
+
+		/// How many blocks past its time a deadline may be put when the blocks
+		/// before are full. A request or delivery that finds no room within it is
+		/// refused ([`Error::DeadlinesFull`]) and may be sent again a block later.
+		#[pallet::constant]
+		type MaxDeadlineDelay: Get<u32>;
 
 		/// Weights of the calls, from the pallet's benchmarks.
 		type WeightInfo: WeightInfo;
@@ -165,6 +219,9 @@ pub mod pallet {
 		Escrow,
 		/// The deposit of a registration.
 		Registration,
+		/// The deposit for an open agreement's record (the requester's) and for its
+		/// re-keys (the owner's).
+		StorageDeposit,
 	}
 
 	/// The CA's public key `P_alpha`, with which the pallet derives every
@@ -180,7 +237,7 @@ pub mod pallet {
 	/// Registered data users, by account.
 	#[pallet::storage]
 	pub type Users<T: Config> =
-		StorageMap<_, Blake2_128Concat, T::AccountId, UserInfo, OptionQuery>;
+		StorageMap<_, Blake2_128Concat, T::AccountId, UserInfo<T>, OptionQuery>;
 
 	/// The account of each registered data user's identity.
 	#[pallet::storage]
@@ -217,7 +274,12 @@ pub mod pallet {
 		OptionQuery,
 	>;
 
-	/// The earliest block whose deadlines `on_idle` has not yet processed in full.
+	/// How many deadlines fall in each block: at most `MaxDeadlinesPerBlock`.
+	#[pallet::storage]
+	pub type DeadlineCount<T: Config> =
+		StorageMap<_, Twox64Concat, BlockNumberFor<T>, u32, ValueQuery>;
+
+	/// The earliest block whose deadlines have not yet been processed in full.
 	#[pallet::storage]
 	pub type DeadlineCursor<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
 
@@ -247,7 +309,15 @@ pub mod pallet {
 			for (account, endpoint, fee) in &self.providers {
 				let endpoint = BoundedVec::try_from(endpoint.clone())
 					.expect("genesis provider endpoint must fit MaxEndpointLen");
-				Providers::<T>::insert(account, ProviderInfo { endpoint, fee_per_epoch: *fee });
+				Providers::<T>::insert(
+					account,
+					ProviderInfo {
+						endpoint,
+						fee_per_epoch: *fee,
+						open_agreements: 0,
+						deposit: Zero::zero(),
+					},
+				);
 			}
 		}
 	}
@@ -270,6 +340,23 @@ pub mod pallet {
 			/// Its fee per sensor and epoch delivered.
 			fee_per_epoch: BalanceOf<T>,
 		},
+		/// A storage provider changed its endpoint or fee; open agreements keep the fee
+		/// they were made at.
+		ProviderUpdated {
+			/// The provider's account.
+			provider: T::AccountId,
+			/// Where its service is now.
+			endpoint: BoundedVec<u8, T::MaxEndpointLen>,
+			/// Its fee per sensor and epoch now.
+			fee_per_epoch: BalanceOf<T>,
+		},
+		/// A storage provider deregistered and its deposit was released.
+		ProviderDeregistered {
+			/// The provider's account.
+			provider: T::AccountId,
+			/// What was released to it.
+			deposit: BalanceOf<T>,
+		},
 		/// A data user registered its identity.
 		IdentityRegistered {
 			/// The user's account.
@@ -278,6 +365,25 @@ pub mod pallet {
 			id: IdBytes,
 			/// The public key derived from the identity and certificate.
 			public_key: PointBytes,
+		},
+		/// A data user rotated its key: a new certificate for the same identity.
+		IdentityUpdated {
+			/// The user's account.
+			who: T::AccountId,
+			/// The identity.
+			id: IdBytes,
+			/// The public key derived from the new certificate.
+			public_key: PointBytes,
+		},
+		/// A data user deregistered its identity and its deposit was released; the
+		/// identity is free again.
+		IdentityDeregistered {
+			/// The user's account.
+			who: T::AccountId,
+			/// The identity.
+			id: IdBytes,
+			/// What was released to it.
+			deposit: BalanceOf<T>,
 		},
 		/// A sensor was registered.
 		SensorRegistered {
@@ -326,6 +432,8 @@ pub mod pallet {
 			price: BalanceOf<T>,
 			/// The provider's fee.
 			fee: BalanceOf<T>,
+			/// The requester's storage deposit, returned when the agreement closes.
+			deposit: BalanceOf<T>,
 			/// The last block for acceptance and delivery.
 			deadline: BlockNumberFor<T>,
 		},
@@ -383,6 +491,9 @@ pub mod pallet {
 			owner_paid: BalanceOf<T>,
 			/// What the provider received.
 			provider_paid: BalanceOf<T>,
+			/// What went back to the requester: a payment its payee could not receive
+			/// (it would have stayed below the existential deposit).
+			refunded: BalanceOf<T>,
 			/// Whether the requester confirmed (or the confirmation period ran out).
 			confirmed: bool,
 		},
@@ -402,8 +513,8 @@ pub mod pallet {
 			deadline: BlockNumberFor<T>,
 		},
 		/// An agreement stopped partway: an epoch's re-keys or delivery did not come
-		/// within its grace period. The epochs delivered were paid for and the rest
-		/// refunded.
+		/// within its grace period, or its extensions ran out. The epochs delivered
+		/// were paid for and the rest refunded.
 		AgreementLapsed {
 			/// The agreement's number.
 			id: AgreementId,
@@ -429,16 +540,25 @@ pub mod pallet {
 		EmptyIdentity,
 		/// The certificate does not decode to a valid P-256 point, or gives no valid key.
 		InvalidCertificate,
+		/// The proof of possession is not a signature by the key derived from the
+		/// identity and certificate over this chain, this account and this kind of
+		/// registration.
+		InvalidPossession,
 		/// Another sensor or user already has this identity.
 		IdentityTaken,
 		/// This account has registered an identity already.
 		AlreadyRegistered,
+		/// The identity is the requester of an open agreement, so its key can be
+		/// neither rotated nor deregistered.
+		IdentityInUse,
 		/// This account is a storage provider already.
 		ProviderAlreadyRegistered,
 		/// No storage provider is registered under this account.
 		UnknownProvider,
-		/// Epochs must last at least one second.
-		ZeroEpochLength,
+		/// The provider is to deliver or be paid for an open agreement.
+		ProviderInUse,
+		/// The epoch length is outside `[MinEpochSecs, MaxEpochSecs]`.
+		EpochLengthOutOfRange,
 		/// No sensor is registered under this identity.
 		UnknownSensor,
 		/// The caller does not own the sensor.
@@ -447,7 +567,7 @@ pub mod pallet {
 		SensorInUse,
 		/// The sensor does not take new requests.
 		SensorInactive,
-		/// The caller has not registered an identity to receive data under.
+		/// The caller has not registered an identity.
 		RequesterNotRegistered,
 		/// The request names no sensor.
 		NoSensors,
@@ -463,9 +583,13 @@ pub mod pallet {
 		InvalidEpochRange,
 		/// The request covers more epochs than `MaxEpochsPerRequest`.
 		TooManyEpochs,
+		/// The request starts more than `MaxLeadEpochs` past the current epoch.
+		EpochTooFarAhead,
+		/// The price, fee or deposit of the request does not fit the balance type.
+		AmountOverflow,
 		/// The price is above the requester's maximum.
 		PriceExceedsMax,
-		/// The requester cannot pay the price into escrow.
+		/// The caller cannot pay the escrow or the deposit.
 		InsufficientBalance,
 		/// No open agreement has this number.
 		UnknownAgreement,
@@ -477,6 +601,9 @@ pub mod pallet {
 		NotProvider,
 		/// The agreement is no longer waiting for the owner.
 		AgreementNotPending,
+		/// Re-keys or a delivery of the agreement are on chain, so it can no longer be
+		/// withdrawn.
+		AgreementUnderway,
 		/// The agreement has not been accepted, or is delivered already.
 		AgreementNotAccepted,
 		/// The agreement has not been delivered.
@@ -485,9 +612,15 @@ pub mod pallet {
 		DeadlinePassed,
 		/// The agreement's deadline has not passed yet.
 		DeadlineNotReached,
+		/// Every block within `MaxDeadlineDelay` of the deadline this needs has
+		/// `MaxDeadlinesPerBlock` deadlines already; try again in a later block.
+		DeadlinesFull,
 		/// The re-keys do not give every sensor one re-key for each of the same run of
 		/// epochs within the agreement.
 		ReKeyCountMismatch,
+		/// The re-keys do not start at the first epoch without re-keys: a repeated
+		/// call, which must not shift re-keys onto later epochs.
+		UnexpectedFirstEpoch,
 		/// Every epoch of the agreement has its re-keys already.
 		AllEpochsReKeyed,
 		/// The epoch is not part of the agreement.
@@ -502,16 +635,27 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
-		fn on_idle(now: BlockNumberFor<T>, limit: Weight) -> Weight {
-			Self::process_deadlines(now, limit)
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			Self::process_deadlines(now)
 		}
 
 		#[cfg(feature = "std")]
 		fn integrity_test() {
 			assert!(T::MaxSensorsPerRequest::get() > 0, "MaxSensorsPerRequest must be positive");
 			assert!(T::MaxEpochsPerRequest::get() > 0, "MaxEpochsPerRequest must be positive");
+			assert!(T::MinEpochSecs::get() > 0, "MinEpochSecs must be positive");
+			assert!(
+				T::MinEpochSecs::get() <= T::MaxEpochSecs::get(),
+				"MinEpochSecs must not exceed MaxEpochSecs"
+			);
+			assert!(T::MaxDeadlinesPerBlock::get() > 0, "MaxDeadlinesPerBlock must be positive");
 			assert!(!T::DeliveryPeriod::get().is_zero(), "DeliveryPeriod must be positive");
 			assert!(!T::ConfirmationPeriod::get().is_zero(), "ConfirmationPeriod must be positive");
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
 		}
 	}
 
@@ -532,7 +676,8 @@ pub mod pallet {
 		}
 
 		/// Register the caller as a storage provider with its endpoint and its fee per
-		/// sensor and epoch delivered. Holds `RegistrationDeposit`.
+		/// sensor and epoch delivered. Holds `RegistrationDeposit`, recorded in the
+		/// registration.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::register_provider())]
 		pub fn register_provider(
@@ -542,10 +687,15 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			ensure!(!Providers::<T>::contains_key(&who), Error::<T>::ProviderAlreadyRegistered);
-			Self::hold_deposit(&who)?;
+			let deposit = Self::hold_registration(&who)?;
 			Providers::<T>::insert(
 				&who,
-				ProviderInfo { endpoint: endpoint.clone(), fee_per_epoch },
+				ProviderInfo {
+					endpoint: endpoint.clone(),
+					fee_per_epoch,
+					open_agreements: 0,
+					deposit,
+				},
 			);
 			Self::deposit_event(Event::ProviderRegistered {
 				provider: who,
@@ -556,47 +706,64 @@ pub mod pallet {
 		}
 
 		/// Register the caller's CB-PRE identity and certificate, so that owners can
-		/// re-key data for it. The pallet derives and stores the public key. Holds
-		/// `RegistrationDeposit`.
+		/// re-key data for it. The pallet derives and stores the public key;
+		/// `possession` is the key's signature over the proof-of-possession message
+		/// for this chain, the caller and an identity
+		/// ([`sensorshare_market::possession::message`]). Holds `RegistrationDeposit`,
+		/// recorded in the registration.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::register_identity())]
 		pub fn register_identity(
 			origin: OriginFor<T>,
 			id: IdBytes,
 			cert: PointBytes,
+			possession: SignatureBytes,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			ensure!(!Users::<T>::contains_key(&who), Error::<T>::AlreadyRegistered);
 			Self::ensure_id_free(&id)?;
-			let public_key = Self::derive_public_key(&id, &cert)?;
-			Self::hold_deposit(&who)?;
+			let public_key =
+				Self::possessed_key(&who, RegistrationKind::Identity, &id, &cert, &possession)?;
+			let deposit = Self::hold_registration(&who)?;
 			UserIds::<T>::insert(&id, &who);
-			Users::<T>::insert(&who, UserInfo { id: id.clone(), cert, public_key });
+			Users::<T>::insert(
+				&who,
+				UserInfo { id: id.clone(), cert, public_key, open_agreements: 0, deposit },
+			);
 			Self::deposit_event(Event::IdentityRegistered { who, id, public_key });
 			Ok(())
 		}
 
-		/// Register a sensor owned by the caller: its identity and certificate, its
-		/// price per epoch, its epoch length, the provider that stores its data and a
+		/// Register a sensor owned by the caller: its identity and certificate, the
+		/// proof of possession of the sensor's key (as for [`Pallet::register_identity`],
+		/// of the sensor kind), its price per epoch, its epoch length (within
+		/// `[MinEpochSecs, MaxEpochSecs]`), the provider that stores its data and a
 		/// description. The pallet derives and stores its public key. Holds
-		/// `RegistrationDeposit` until the sensor is deregistered.
+		/// `RegistrationDeposit`, recorded in the registration, until the sensor is
+		/// deregistered.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::register_sensor())]
+		#[allow(clippy::too_many_arguments)]
 		pub fn register_sensor(
 			origin: OriginFor<T>,
 			id: IdBytes,
 			cert: PointBytes,
+			possession: SignatureBytes,
 			price_per_epoch: BalanceOf<T>,
 			epoch_secs: u64,
 			storage_provider: T::AccountId,
 			description: BoundedVec<u8, T::MaxDescriptionLen>,
 		) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
-			ensure!(epoch_secs > 0, Error::<T>::ZeroEpochLength);
+			ensure!(
+				(T::MinEpochSecs::get()..=T::MaxEpochSecs::get()).contains(&epoch_secs),
+				Error::<T>::EpochLengthOutOfRange
+			);
 			ensure!(Providers::<T>::contains_key(&storage_provider), Error::<T>::UnknownProvider);
 			Self::ensure_id_free(&id)?;
-			let public_key = Self::derive_public_key(&id, &cert)?;
-			Self::hold_deposit(&owner)?;
+			let public_key =
+				Self::possessed_key(&owner, RegistrationKind::Sensor, &id, &cert, &possession)?;
+			let deposit = Self::hold_registration(&owner)?;
 			Sensors::<T>::insert(
 				&id,
 				SensorInfo {
@@ -609,6 +776,7 @@ pub mod pallet {
 					description,
 					active: true,
 					open_agreements: 0,
+					deposit,
 				},
 			);
 			Self::deposit_event(Event::SensorRegistered {
@@ -651,8 +819,8 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Remove a sensor that is in no open agreement (owner only), and release its
-		/// deposit. Its identity becomes free again.
+		/// Remove a sensor that is in no open agreement (owner only), and release the
+		/// deposit recorded in it. Its identity becomes free again.
 		#[pallet::call_index(5)]
 		#[pallet::weight(T::WeightInfo::deregister_sensor())]
 		pub fn deregister_sensor(origin: OriginFor<T>, id: IdBytes) -> DispatchResult {
@@ -660,12 +828,7 @@ pub mod pallet {
 			let sensor = Sensors::<T>::get(&id).ok_or(Error::<T>::UnknownSensor)?;
 			ensure!(sensor.owner == who, Error::<T>::NotSensorOwner);
 			ensure!(sensor.open_agreements == 0, Error::<T>::SensorInUse);
-			T::Currency::release(
-				&HoldReason::Registration.into(),
-				&who,
-				T::RegistrationDeposit::get(),
-				Precision::BestEffort,
-			)?;
+			Self::release_registration(&who, sensor.deposit)?;
 			Sensors::<T>::remove(&id);
 			Self::deposit_event(Event::SensorDeregistered { sensor: id });
 			Ok(())
@@ -675,8 +838,11 @@ pub mod pallet {
 		///
 		/// The price (sensors × epochs × price per epoch) and the provider's fee
 		/// (sensors × epochs × fee per epoch) are held from the caller in escrow, if
-		/// together they are at most `max_price`. The agreement's deadline for
-		/// acceptance and delivery is `DeliveryPeriod` blocks away.
+		/// together they are at most `max_price`, and the agreement's deposit
+		/// (`AgreementDepositBase + AgreementDepositPerEpoch × sensors × epochs`)
+		/// until it closes. The first epoch may be at most `MaxLeadEpochs` past the
+		/// current one. The agreement's deadline for acceptance and delivery is
+		/// `DeliveryPeriod` blocks away (later if those blocks are full).
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::request_data(sensors.len() as u32))]
 		pub fn request_data(
@@ -687,12 +853,18 @@ pub mod pallet {
 			max_price: BalanceOf<T>,
 		) -> DispatchResult {
 			let requester = ensure_signed(origin)?;
-			ensure!(Users::<T>::contains_key(&requester), Error::<T>::RequesterNotRegistered);
+			let mut user = Users::<T>::get(&requester).ok_or(Error::<T>::RequesterNotRegistered)?;
 			ensure!(from_epoch <= to_epoch, Error::<T>::InvalidEpochRange);
-			let epochs = to_epoch - from_epoch + 1;
-			ensure!(epochs <= T::MaxEpochsPerRequest::get() as u64, Error::<T>::TooManyEpochs);
+			let epochs = sensorshare_market::epochs(from_epoch, to_epoch)
+				.filter(|e| *e <= u64::from(T::MaxEpochsPerRequest::get()))
+				.ok_or(Error::<T>::TooManyEpochs)?;
 			let first = sensors.first().ok_or(Error::<T>::NoSensors)?;
 			let head = Sensors::<T>::get(first).ok_or(Error::<T>::UnknownSensor)?;
+			let now_epoch = T::UnixTime::now().as_secs() / head.epoch_secs.max(1);
+			ensure!(
+				from_epoch <= now_epoch.saturating_add(T::MaxLeadEpochs::get()),
+				Error::<T>::EpochTooFarAhead
+			);
 			let mut infos = Vec::with_capacity(sensors.len());
 			for (i, id) in sensors.iter().enumerate() {
 				ensure!(!sensors[..i].contains(id), Error::<T>::DuplicateSensor);
@@ -703,45 +875,51 @@ pub mod pallet {
 				ensure!(sensor.epoch_secs == head.epoch_secs, Error::<T>::MixedEpochLengths);
 				infos.push(sensor);
 			}
-			let provider =
+			let mut provider =
 				Providers::<T>::get(&head.provider).ok_or(Error::<T>::UnknownProvider)?;
-			let epochs_b: BalanceOf<T> =
-				epochs.try_into().map_err(|_| ArithmeticError::Overflow)?;
+			let overflow = || Error::<T>::AmountOverflow;
+			let epochs_b: BalanceOf<T> = epochs.try_into().map_err(|_| overflow())?;
 			let mut price = BalanceOf::<T>::zero();
 			for sensor in &infos {
-				let cost = sensor
-					.price_per_epoch
-					.checked_mul(&epochs_b)
-					.ok_or(ArithmeticError::Overflow)?;
-				price = price.checked_add(&cost).ok_or(ArithmeticError::Overflow)?;
+				let cost = sensor.price_per_epoch.checked_mul(&epochs_b).ok_or_else(overflow)?;
+				price = price.checked_add(&cost).ok_or_else(overflow)?;
 			}
 			let n_sensors: BalanceOf<T> =
-				(infos.len() as u64).try_into().map_err(|_| ArithmeticError::Overflow)?;
-			let fee = provider
-				.fee_per_epoch
-				.checked_mul(&epochs_b)
-				.and_then(|f| f.checked_mul(&n_sensors))
-				.ok_or(ArithmeticError::Overflow)?;
-			let escrow = price.checked_add(&fee).ok_or(ArithmeticError::Overflow)?;
+				(infos.len() as u64).try_into().map_err(|_| overflow())?;
+			let sensor_epochs = epochs_b.checked_mul(&n_sensors).ok_or_else(overflow)?;
+			let fee = provider.fee_per_epoch.checked_mul(&sensor_epochs).ok_or_else(overflow)?;
+			let escrow = price.checked_add(&fee).ok_or_else(overflow)?;
+			let deposit = T::AgreementDepositPerEpoch::get()
+				.checked_mul(&sensor_epochs)
+				.and_then(|d| d.checked_add(&T::AgreementDepositBase::get()))
+				.ok_or_else(overflow)?;
 			ensure!(escrow <= max_price, Error::<T>::PriceExceedsMax);
 			let id = NextAgreementId::<T>::get();
-			let next_id = id.checked_add(1).ok_or(ArithmeticError::Overflow)?;
-			let deadline = frame_system::Pallet::<T>::block_number()
-				.checked_add(&T::DeliveryPeriod::get())
-				.ok_or(ArithmeticError::Overflow)?;
+			let next_id = id.checked_add(1).ok_or_else(overflow)?;
+			// Counts of open agreements: bounded by the agreements the chain can hold.
 			for sensor in &infos {
-				sensor.open_agreements.checked_add(1).ok_or(ArithmeticError::Overflow)?;
+				sensor.open_agreements.checked_add(1).ok_or_else(overflow)?;
 			}
+			user.open_agreements = user.open_agreements.checked_add(1).ok_or_else(overflow)?;
+			provider.open_agreements =
+				provider.open_agreements.checked_add(1).ok_or_else(overflow)?;
+			let due =
+				frame_system::Pallet::<T>::block_number().saturating_add(T::DeliveryPeriod::get());
+			let deadline = Self::free_deadline_block(due)?;
 
 			T::Currency::hold(&HoldReason::Escrow.into(), &requester, escrow)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+			T::Currency::hold(&HoldReason::StorageDeposit.into(), &requester, deposit)
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
 
 			for (id, mut sensor) in sensors.iter().zip(infos) {
 				sensor.open_agreements.saturating_inc();
 				Sensors::<T>::insert(id, sensor);
 			}
+			Users::<T>::insert(&requester, user);
+			Providers::<T>::insert(&head.provider, provider);
 			NextAgreementId::<T>::put(next_id);
-			Deadlines::<T>::insert(deadline, id, ());
+			Self::schedule(deadline, id);
 			Agreements::<T>::insert(
 				id,
 				Agreement {
@@ -759,6 +937,9 @@ pub mod pallet {
 					status: AgreementStatus::Requested,
 					deadline,
 					delivery: None,
+					extensions: 0,
+					deposit,
+					rekey_deposit: Zero::zero(),
 				},
 			);
 			Self::deposit_event(Event::DataRequested {
@@ -770,6 +951,7 @@ pub mod pallet {
 				to_epoch,
 				price,
 				fee,
+				deposit,
 				deadline,
 			});
 			Ok(())
@@ -778,9 +960,11 @@ pub mod pallet {
 		/// Accept a request (owner only) with re-keys: for each sensor of the agreement,
 		/// in the request's order, one re-key per epoch from the first, for every epoch
 		/// or for a first run of them. The re-keys are stored and published in the
-		/// event, for the provider to re-encrypt with. A subscription, whose epochs
-		/// reach into the future, is accepted with the re-keys of the epochs that have
-		/// ended, and the rest follow with [`Pallet::add_rekeys`] as each ends.
+		/// event, for the provider to re-encrypt with; the owner holds
+		/// `ReKeyDepositPerByte` for each of their bytes until the agreement closes. A
+		/// subscription, whose epochs reach into the future, is accepted with the
+		/// re-keys of the epochs that have ended, and the rest follow with
+		/// [`Pallet::add_rekeys`] as each ends.
 		#[pallet::call_index(7)]
 		#[pallet::weight(T::WeightInfo::accept_request(
 			rekeys.len() as u32,
@@ -800,8 +984,11 @@ pub mod pallet {
 			);
 			Self::ensure_before_deadline(&agreement)?;
 			let run = Self::rekey_run(&agreement, &rekeys)?;
+			let deposit = Self::rekey_deposit(&rekeys)?;
+			Self::hold_rekey_deposit(&who, deposit)?;
 			agreement.status = AgreementStatus::Accepted;
 			agreement.rekeyed = run;
+			agreement.rekey_deposit = deposit;
 			Agreements::<T>::insert(id, agreement);
 			ReKeys::<T>::insert(id, rekeys.clone());
 			Self::deposit_event(Event::RequestAccepted { id, rekeys });
@@ -825,8 +1012,9 @@ pub mod pallet {
 			Ok(Some(T::WeightInfo::reject_request(sensors)).into())
 		}
 
-		/// Withdraw a request that the owner has not yet answered (requester only):
-		/// the escrow is refunded in full.
+		/// Withdraw a request (requester only) while nothing of it is on chain yet: not
+		/// answered, or accepted with no re-keys (a subscription none of whose epochs
+		/// has ended). The escrow is refunded in full and the deposits released.
 		#[pallet::call_index(9)]
 		#[pallet::weight(T::WeightInfo::cancel_request(T::MaxSensorsPerRequest::get()))]
 		pub fn cancel_request(origin: OriginFor<T>, id: AgreementId) -> DispatchResultWithPostInfo {
@@ -834,8 +1022,10 @@ pub mod pallet {
 			let agreement = Agreements::<T>::get(id).ok_or(Error::<T>::UnknownAgreement)?;
 			ensure!(agreement.requester == who, Error::<T>::NotRequester);
 			ensure!(
-				agreement.status == AgreementStatus::Requested,
-				Error::<T>::AgreementNotPending
+				agreement.status != AgreementStatus::Delivered
+					&& agreement.rekeyed == 0
+					&& agreement.delivered == 0,
+				Error::<T>::AgreementUnderway
 			);
 			let sensors = agreement.sensors.len() as u32;
 			let refunded = Self::refund(id, agreement)?;
@@ -871,18 +1061,17 @@ pub mod pallet {
 				Error::<T>::EpochOutsideAgreement
 			);
 			// At most `MaxEpochsPerRequest`, a u32.
-			let count = (through_epoch - agreement.from_epoch)
-				.checked_add(1)
+			let count = sensorshare_market::epochs(agreement.from_epoch, through_epoch)
 				.and_then(|c| u32::try_from(c).ok())
-				.ok_or(ArithmeticError::Overflow)?;
+				.ok_or(Error::<T>::EpochOutsideAgreement)?;
 			ensure!(count <= agreement.rekeyed, Error::<T>::EpochNotReKeyed);
 			ensure!(count > agreement.delivered, Error::<T>::EpochDeliveredAlready);
 			let confirm_by = if through_epoch == agreement.to_epoch {
-				let confirm_by = frame_system::Pallet::<T>::block_number()
-					.checked_add(&T::ConfirmationPeriod::get())
-					.ok_or(ArithmeticError::Overflow)?;
-				Deadlines::<T>::remove(agreement.deadline, id);
-				Deadlines::<T>::insert(confirm_by, id, ());
+				let due = frame_system::Pallet::<T>::block_number()
+					.saturating_add(T::ConfirmationPeriod::get());
+				let confirm_by = Self::free_deadline_block(due)?;
+				Self::unschedule(agreement.deadline, id);
+				Self::schedule(confirm_by, id);
 				agreement.status = AgreementStatus::Delivered;
 				agreement.deadline = confirm_by;
 				Some(confirm_by)
@@ -903,8 +1092,8 @@ pub mod pallet {
 		}
 
 		/// Confirm a delivery (requester only): the escrow goes to the owner (the
-		/// price) and the provider (the fee), and the agreement and its re-keys are
-		/// removed.
+		/// price) and the provider (the fee), the deposits are released, and the
+		/// agreement and its re-keys are removed.
 		#[pallet::call_index(11)]
 		#[pallet::weight(T::WeightInfo::confirm(T::MaxSensorsPerRequest::get()))]
 		pub fn confirm(origin: OriginFor<T>, id: AgreementId) -> DispatchResultWithPostInfo {
@@ -923,9 +1112,9 @@ pub mod pallet {
 		/// Process an agreement whose deadline has passed (anyone may call): a
 		/// requested agreement is refunded, a delivered one settled. An accepted one
 		/// waiting for an epoch that has not ended, or is within its grace period, gets
-		/// `DeliveryPeriod` more blocks; otherwise it lapses: the epochs delivered are
-		/// paid for and the rest refunded. `on_idle` does the same in bounded work;
-		/// this call needs no spare block.
+		/// `DeliveryPeriod` more blocks, at most `MaxExtensions` times; otherwise it
+		/// lapses: the epochs delivered are paid for and the rest refunded. The start
+		/// of every block does the same; this call needs no block to reach it.
 		#[pallet::call_index(12)]
 		#[pallet::weight(T::WeightInfo::expire(T::MaxSensorsPerRequest::get()))]
 		pub fn expire(origin: OriginFor<T>, id: AgreementId) -> DispatchResultWithPostInfo {
@@ -941,9 +1130,11 @@ pub mod pallet {
 		}
 
 		/// Post the re-keys of further epochs of an accepted agreement (owner only):
-		/// for each sensor, in the agreement's order, one re-key per epoch from the
-		/// first epoch without one. A subscription's owner calls this as each epoch
-		/// ends.
+		/// for each sensor, in the agreement's order, one re-key per epoch from
+		/// `first_epoch`, which must be the first epoch without one (so a repeated call
+		/// is refused instead of shifting its re-keys onto later epochs). Holds
+		/// `ReKeyDepositPerByte` for each byte. A subscription's owner calls this as
+		/// each epoch ends.
 		#[pallet::call_index(13)]
 		#[pallet::weight(T::WeightInfo::add_rekeys(
 			rekeys.len() as u32,
@@ -952,6 +1143,7 @@ pub mod pallet {
 		pub fn add_rekeys(
 			origin: OriginFor<T>,
 			id: AgreementId,
+			first_epoch: u64,
 			rekeys: ReKeysOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
@@ -966,6 +1158,7 @@ pub mod pallet {
 				u64::from(agreement.rekeyed) < agreement.epochs(),
 				Error::<T>::AllEpochsReKeyed
 			);
+			ensure!(first_epoch == agreement.next_rekey_epoch(), Error::<T>::UnexpectedFirstEpoch);
 			let run = Self::rekey_run(&agreement, &rekeys)?;
 			ensure!(run > 0, Error::<T>::ReKeyCountMismatch);
 			let mut stored = ReKeys::<T>::get(id).unwrap_or_default();
@@ -981,15 +1174,103 @@ pub mod pallet {
 					have.try_push(*rk).map_err(|_| Error::<T>::ReKeyCountMismatch)?;
 				}
 			}
-			let first_epoch = agreement
-				.from_epoch
-				.checked_add(u64::from(agreement.rekeyed))
-				.ok_or(ArithmeticError::Overflow)?;
-			agreement.rekeyed =
-				agreement.rekeyed.checked_add(run).ok_or(ArithmeticError::Overflow)?;
+			let deposit = Self::rekey_deposit(&rekeys)?;
+			let total_deposit =
+				agreement.rekey_deposit.checked_add(&deposit).ok_or(Error::<T>::AmountOverflow)?;
+			Self::hold_rekey_deposit(&who, deposit)?;
+			agreement.rekeyed = agreement.rekeyed.saturating_add(run);
+			agreement.rekey_deposit = total_deposit;
 			Agreements::<T>::insert(id, agreement);
 			ReKeys::<T>::insert(id, stored);
 			Self::deposit_event(Event::ReKeysAdded { id, first_epoch, rekeys });
+			Ok(())
+		}
+
+		/// Remove the caller's identity, which requests no open agreement, and release
+		/// the deposit recorded in it. The identity becomes free again.
+		#[pallet::call_index(14)]
+		#[pallet::weight(T::WeightInfo::deregister_identity())]
+		pub fn deregister_identity(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let user = Users::<T>::get(&who).ok_or(Error::<T>::RequesterNotRegistered)?;
+			ensure!(user.open_agreements == 0, Error::<T>::IdentityInUse);
+			Self::release_registration(&who, user.deposit)?;
+			Users::<T>::remove(&who);
+			UserIds::<T>::remove(&user.id);
+			Self::deposit_event(Event::IdentityDeregistered {
+				who,
+				id: user.id,
+				deposit: user.deposit,
+			});
+			Ok(())
+		}
+
+		/// Rotate the caller's key: a new certificate for its registered identity, with
+		/// the new key's proof of possession. Refused while the identity requests an
+		/// open agreement, whose re-keys are for the old key.
+		#[pallet::call_index(15)]
+		#[pallet::weight(T::WeightInfo::update_identity())]
+		pub fn update_identity(
+			origin: OriginFor<T>,
+			cert: PointBytes,
+			possession: SignatureBytes,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut user = Users::<T>::get(&who).ok_or(Error::<T>::RequesterNotRegistered)?;
+			ensure!(user.open_agreements == 0, Error::<T>::IdentityInUse);
+			let public_key = Self::possessed_key(
+				&who,
+				RegistrationKind::Identity,
+				&user.id,
+				&cert,
+				&possession,
+			)?;
+			user.cert = cert;
+			user.public_key = public_key;
+			let id = user.id.clone();
+			Users::<T>::insert(&who, user);
+			Self::deposit_event(Event::IdentityUpdated { who, id, public_key });
+			Ok(())
+		}
+
+		/// Change the caller's provider endpoint or fee. Open agreements keep the fee
+		/// they were made at.
+		#[pallet::call_index(16)]
+		#[pallet::weight(T::WeightInfo::update_provider())]
+		pub fn update_provider(
+			origin: OriginFor<T>,
+			endpoint: Option<BoundedVec<u8, T::MaxEndpointLen>>,
+			fee_per_epoch: Option<BalanceOf<T>>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut provider = Providers::<T>::get(&who).ok_or(Error::<T>::UnknownProvider)?;
+			if let Some(endpoint) = endpoint {
+				provider.endpoint = endpoint;
+			}
+			if let Some(fee) = fee_per_epoch {
+				provider.fee_per_epoch = fee;
+			}
+			let (endpoint, fee_per_epoch) = (provider.endpoint.clone(), provider.fee_per_epoch);
+			Providers::<T>::insert(&who, provider);
+			Self::deposit_event(Event::ProviderUpdated { provider: who, endpoint, fee_per_epoch });
+			Ok(())
+		}
+
+		/// Stop being a storage provider: refused while an open agreement is to be
+		/// delivered or paid by the caller. Releases the deposit recorded in the
+		/// registration. Requests for sensors that name it are refused from then on.
+		#[pallet::call_index(17)]
+		#[pallet::weight(T::WeightInfo::deregister_provider())]
+		pub fn deregister_provider(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let provider = Providers::<T>::get(&who).ok_or(Error::<T>::UnknownProvider)?;
+			ensure!(provider.open_agreements == 0, Error::<T>::ProviderInUse);
+			Self::release_registration(&who, provider.deposit)?;
+			Providers::<T>::remove(&who);
+			Self::deposit_event(Event::ProviderDeregistered {
+				provider: who,
+				deposit: provider.deposit,
+			});
 			Ok(())
 		}
 	}
@@ -1000,6 +1281,13 @@ pub mod pallet {
 			id: &IdBytes,
 			cert: &PointBytes,
 		) -> Result<PointBytes, DispatchError> {
+			Ok(Self::derive_key(id, cert)?.1.to_bytes())
+		}
+
+		fn derive_key(
+			id: &IdBytes,
+			cert: &PointBytes,
+		) -> Result<(cbpre::Identity, cbpre::PublicKey), DispatchError> {
 			let ca = CaKey::<T>::get().ok_or(Error::<T>::CaKeyNotSet)?;
 			let ca = cbpre::CaPublicKey::from_bytes(&ca).map_err(|_| Error::<T>::InvalidCaKey)?;
 			let id = cbpre::Identity::new(id).map_err(|_| Error::<T>::EmptyIdentity)?;
@@ -1007,6 +1295,40 @@ pub mod pallet {
 				cbpre::Certificate::from_bytes(cert).map_err(|_| Error::<T>::InvalidCertificate)?;
 			let key = cbpre::PublicKey::derive(&id, &cert, &ca)
 				.map_err(|_| Error::<T>::InvalidCertificate)?;
+			Ok((id, key))
+		}
+
+		/// The hash of block 0, which a proof of possession signs.
+		pub fn genesis_hash() -> [u8; 32] {
+			let hash = frame_system::BlockHash::<T>::get(BlockNumberFor::<T>::zero());
+			let mut out = [0u8; 32];
+			let bytes = hash.as_ref();
+			let n = bytes.len().min(32);
+			out[..n].copy_from_slice(&bytes[..n]);
+			out
+		}
+
+		/// Derives the key of `(id, cert)` and checks `possession`, its signature over
+		/// the proof-of-possession message of `who` registering `kind`.
+		fn possessed_key(
+			who: &T::AccountId,
+			kind: RegistrationKind,
+			id: &IdBytes,
+			cert: &PointBytes,
+			possession: &SignatureBytes,
+		) -> Result<PointBytes, DispatchError> {
+			let (identity, key) = Self::derive_key(id, cert)?;
+			let proof = cbpre::Signature::from_bytes(possession)
+				.map_err(|_| Error::<T>::InvalidPossession)?;
+			sensorshare_market::possession::verify(
+				&key,
+				&Self::genesis_hash(),
+				&who.encode(),
+				kind,
+				&identity,
+				&proof,
+			)
+			.map_err(|_| Error::<T>::InvalidPossession)?;
 			Ok(key.to_bytes())
 		}
 
@@ -1019,8 +1341,39 @@ pub mod pallet {
 			Ok(())
 		}
 
-		fn hold_deposit(who: &T::AccountId) -> DispatchResult {
-			T::Currency::hold(&HoldReason::Registration.into(), who, T::RegistrationDeposit::get())
+		/// Holds `RegistrationDeposit` from `who` and returns it, to be recorded.
+		fn hold_registration(who: &T::AccountId) -> Result<BalanceOf<T>, DispatchError> {
+			let deposit = T::RegistrationDeposit::get();
+			T::Currency::hold(&HoldReason::Registration.into(), who, deposit)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+			Ok(deposit)
+		}
+
+		/// Releases a recorded registration deposit.
+		fn release_registration(who: &T::AccountId, deposit: BalanceOf<T>) -> DispatchResult {
+			T::Currency::release(
+				&HoldReason::Registration.into(),
+				who,
+				deposit,
+				Precision::BestEffort,
+			)?;
+			Ok(())
+		}
+
+		/// The deposit for storing `rekeys`: `ReKeyDepositPerByte` per byte.
+		fn rekey_deposit(rekeys: &ReKeysOf<T>) -> Result<BalanceOf<T>, DispatchError> {
+			let count: usize = rekeys.iter().map(|r| r.len()).sum();
+			let bytes: BalanceOf<T> = (count as u64)
+				.saturating_mul(core::mem::size_of::<ReKeyBytes>() as u64)
+				.try_into()
+				.map_err(|_| Error::<T>::AmountOverflow)?;
+			Ok(T::ReKeyDepositPerByte::get()
+				.checked_mul(&bytes)
+				.ok_or(Error::<T>::AmountOverflow)?)
+		}
+
+		fn hold_rekey_deposit(owner: &T::AccountId, deposit: BalanceOf<T>) -> DispatchResult {
+			T::Currency::hold(&HoldReason::StorageDeposit.into(), owner, deposit)
 				.map_err(|_| Error::<T>::InsufficientBalance.into())
 		}
 
@@ -1048,12 +1401,54 @@ pub mod pallet {
 			Ok(run as u32)
 		}
 
-		/// Forgets an agreement: its record, re-keys and deadline, and its sensors'
-		/// open-agreement counts.
-		fn close(id: AgreementId, agreement: &Agreement<T>) {
+		/// The first block from `due` on, at most `MaxDeadlineDelay` later, that has
+		/// room for another deadline.
+		fn free_deadline_block(due: BlockNumberFor<T>) -> Result<BlockNumberFor<T>, DispatchError> {
+			let mut block = due;
+			for _ in 0..=T::MaxDeadlineDelay::get() {
+				if DeadlineCount::<T>::get(block) < T::MaxDeadlinesPerBlock::get() {
+					return Ok(block);
+				}
+				block.saturating_inc();
+			}
+			Err(Error::<T>::DeadlinesFull.into())
+		}
+
+		/// Puts agreement `id`'s deadline at `block`, which has room
+		/// ([`Self::free_deadline_block`]).
+		fn schedule(block: BlockNumberFor<T>, id: AgreementId) {
+			Deadlines::<T>::insert(block, id, ());
+			DeadlineCount::<T>::mutate(block, |n| n.saturating_inc());
+		}
+
+		/// Takes agreement `id`'s deadline off `block`.
+		fn unschedule(block: BlockNumberFor<T>, id: AgreementId) {
+			if Deadlines::<T>::take(block, id).is_some() {
+				DeadlineCount::<T>::mutate_exists(block, |n| {
+					*n = n.map(|n| n.saturating_sub(1)).filter(|n| *n > 0);
+				});
+			}
+		}
+
+		/// Forgets an agreement: its record, re-keys and deadline, its sensors',
+		/// requester's and provider's open-agreement counts, and releases its deposits.
+		fn close(id: AgreementId, agreement: &Agreement<T>) -> DispatchResult {
+			let reason = HoldReason::StorageDeposit.into();
+			T::Currency::release(
+				&reason,
+				&agreement.requester,
+				agreement.deposit,
+				Precision::BestEffort,
+			)?;
+			T::Currency::release(
+				&reason,
+				&agreement.owner,
+				agreement.rekey_deposit,
+				Precision::BestEffort,
+			)?;
 			Agreements::<T>::remove(id);
 			ReKeys::<T>::remove(id);
-			Deadlines::<T>::remove(agreement.deadline, id);
+			Self::unschedule(agreement.deadline, id);
 			for sensor in &agreement.sensors {
 				Sensors::<T>::mutate(sensor, |s| {
 					if let Some(s) = s {
@@ -1061,6 +1456,17 @@ pub mod pallet {
 					}
 				});
 			}
+			Users::<T>::mutate(&agreement.requester, |u| {
+				if let Some(u) = u {
+					u.open_agreements.saturating_dec();
+				}
+			});
+			Providers::<T>::mutate(&agreement.provider, |p| {
+				if let Some(p) = p {
+					p.open_agreements.saturating_dec();
+				}
+			});
+			Ok(())
 		}
 
 		/// Returns the escrow to the requester and closes the agreement.
@@ -1071,18 +1477,24 @@ pub mod pallet {
 				agreement.escrow(),
 				Precision::BestEffort,
 			)?;
-			Self::close(id, &agreement);
+			Self::close(id, &agreement)?;
 			Ok(refunded)
 		}
 
-		/// Pays `amount` of the requester's escrow to `to`.
+		/// Pays `amount` of the requester's escrow to `to`, if `to` can receive it (a
+		/// payee that would stay below the existential deposit cannot): returns what
+		/// was paid. A freeze on the requester's funds does not stop it: escrow is the
+		/// payees' already.
 		fn pay(
 			agreement: &Agreement<T>,
 			to: &T::AccountId,
 			amount: BalanceOf<T>,
 		) -> Result<BalanceOf<T>, DispatchError> {
-			if amount.is_zero() {
-				return Ok(amount);
+			if amount.is_zero()
+				|| T::Currency::can_deposit(to, amount, Provenance::Extant)
+					!= DepositConsequence::Success
+			{
+				return Ok(Zero::zero());
 			}
 			T::Currency::transfer_on_hold(
 				&HoldReason::Escrow.into(),
@@ -1091,19 +1503,41 @@ pub mod pallet {
 				amount,
 				Precision::Exact,
 				Restriction::Free,
-				Fortitude::Polite,
+				Fortitude::Force,
 			)
+		}
+
+		/// Pays the owner and the provider what is due to them from escrow, returns
+		/// the rest to the requester and closes the agreement: `(owner_paid,
+		/// provider_paid, refunded)`.
+		fn pay_out(
+			id: AgreementId,
+			agreement: &Agreement<T>,
+			owner_due: BalanceOf<T>,
+			provider_due: BalanceOf<T>,
+		) -> Result<(BalanceOf<T>, BalanceOf<T>, BalanceOf<T>), DispatchError> {
+			let owner_paid = Self::pay(agreement, &agreement.owner, owner_due)?;
+			let provider_paid = Self::pay(agreement, &agreement.provider, provider_due)?;
+			let rest = agreement.escrow().saturating_sub(owner_paid).saturating_sub(provider_paid);
+			let refunded = T::Currency::release(
+				&HoldReason::Escrow.into(),
+				&agreement.requester,
+				rest,
+				Precision::BestEffort,
+			)?;
+			Self::close(id, agreement)?;
+			Ok((owner_paid, provider_paid, refunded))
 		}
 
 		/// Pays the owner and the provider from escrow and closes the agreement.
 		fn settle(id: AgreementId, agreement: Agreement<T>, confirmed: bool) -> DispatchResult {
-			let owner_paid = Self::pay(&agreement, &agreement.owner, agreement.price)?;
-			let provider_paid = Self::pay(&agreement, &agreement.provider, agreement.fee)?;
-			Self::close(id, &agreement);
+			let (owner_paid, provider_paid, refunded) =
+				Self::pay_out(id, &agreement, agreement.price, agreement.fee)?;
 			Self::deposit_event(Event::AgreementSettled {
 				id,
 				owner_paid,
 				provider_paid,
+				refunded,
 				confirmed,
 			});
 			Ok(())
@@ -1113,26 +1547,17 @@ pub mod pallet {
 		/// and closes the agreement.
 		fn lapse(id: AgreementId, agreement: Agreement<T>) -> DispatchResult {
 			let epochs: BalanceOf<T> =
-				agreement.epochs().try_into().map_err(|_| ArithmeticError::Overflow)?;
+				agreement.epochs().try_into().map_err(|_| Error::<T>::AmountOverflow)?;
 			let delivered: BalanceOf<T> = agreement.delivered.into();
 			// Price and fee are sums of per-epoch amounts times the epochs: exact.
 			let share = |total: BalanceOf<T>| {
 				total
 					.checked_div(&epochs)
 					.and_then(|per_epoch| per_epoch.checked_mul(&delivered))
-					.ok_or(ArithmeticError::Overflow)
+					.ok_or(Error::<T>::AmountOverflow)
 			};
-			let owner_due = share(agreement.price)?;
-			let provider_due = share(agreement.fee)?;
-			let owner_paid = Self::pay(&agreement, &agreement.owner, owner_due)?;
-			let provider_paid = Self::pay(&agreement, &agreement.provider, provider_due)?;
-			let refunded = T::Currency::release(
-				&HoldReason::Escrow.into(),
-				&agreement.requester,
-				agreement.escrow().saturating_sub(owner_paid).saturating_sub(provider_paid),
-				Precision::BestEffort,
-			)?;
-			Self::close(id, &agreement);
+			let (owner_paid, provider_paid, refunded) =
+				Self::pay_out(id, &agreement, share(agreement.price)?, share(agreement.fee)?)?;
 			Self::deposit_event(Event::AgreementLapsed {
 				id,
 				delivered_epochs: agreement.delivered,
@@ -1153,49 +1578,64 @@ pub mod pallet {
 			})
 		}
 
-		/// The work of a passed deadline: refund before acceptance, give an accepted
-		/// agreement more time while the epoch it waits for is open, else pay for what
-		/// was delivered and refund the rest; settle after the last delivery.
+		/// The work of a passed deadline: refund before acceptance; give an accepted
+		/// agreement more time while the epoch it waits for is open, its extensions
+		/// last and a block has room for its new deadline; else pay for what was
+		/// delivered and refund the rest; settle after the last delivery.
 		fn process_deadline(id: AgreementId, mut agreement: Agreement<T>) -> DispatchResult {
-			match agreement.status {
-				AgreementStatus::Accepted if Self::awaits_open_epoch(&agreement) => {
-					let deadline = frame_system::Pallet::<T>::block_number()
-						.checked_add(&T::DeliveryPeriod::get())
-						.ok_or(ArithmeticError::Overflow)?;
-					Deadlines::<T>::remove(agreement.deadline, id);
-					Deadlines::<T>::insert(deadline, id, ());
+			let extended = || {
+				let due = frame_system::Pallet::<T>::block_number()
+					.saturating_add(T::DeliveryPeriod::get());
+				Self::free_deadline_block(due).ok()
+			};
+			let extension = match agreement.status {
+				AgreementStatus::Accepted
+					if agreement.extensions < T::MaxExtensions::get()
+						&& Self::awaits_open_epoch(&agreement) =>
+				{
+					extended()
+				},
+				_ => None,
+			};
+			match (agreement.status, extension) {
+				(AgreementStatus::Accepted, Some(deadline)) => {
+					Self::unschedule(agreement.deadline, id);
+					Self::schedule(deadline, id);
 					agreement.deadline = deadline;
+					agreement.extensions.saturating_inc();
 					Agreements::<T>::insert(id, agreement);
 					Self::deposit_event(Event::DeadlineExtended { id, deadline });
 					Ok(())
 				},
-				AgreementStatus::Accepted if agreement.delivered > 0 => Self::lapse(id, agreement),
-				AgreementStatus::Requested | AgreementStatus::Accepted => {
+				(AgreementStatus::Accepted, None) if agreement.delivered > 0 => {
+					Self::lapse(id, agreement)
+				},
+				(AgreementStatus::Requested | AgreementStatus::Accepted, _) => {
 					let refunded = Self::refund(id, agreement)?;
 					Self::deposit_event(Event::AgreementExpired { id, refunded });
 					Ok(())
 				},
-				AgreementStatus::Delivered => Self::settle(id, agreement, false),
+				(AgreementStatus::Delivered, _) => Self::settle(id, agreement, false),
 			}
 		}
 
-		/// Processes passed deadlines, oldest first, within `limit` and at most
-		/// `MaxExpiriesPerBlock` of them. Returns the weight used.
-		pub(crate) fn process_deadlines(now: BlockNumberFor<T>, limit: Weight) -> Weight {
+		/// Processes passed deadlines, oldest first: at most `MaxDeadlinesPerBlock` of
+		/// them, as many as one block can hold, so a block's deadlines are all
+		/// processed at the start of the next. Returns the weight used.
+		pub(crate) fn process_deadlines(now: BlockNumberFor<T>) -> Weight {
 			let step = T::WeightInfo::deadline_step();
 			let per_expiry = T::WeightInfo::expire(T::MaxSensorsPerRequest::get());
+			let max = T::MaxDeadlinesPerBlock::get();
 			let mut used = T::DbWeight::get().reads_writes(1, 1);
-			if used.any_gt(limit) {
-				return Weight::zero();
-			}
 			let mut cursor = DeadlineCursor::<T>::get();
-			let mut processed = 0u32;
-			while cursor < now && processed < T::MaxExpiriesPerBlock::get() {
-				if used.saturating_add(step).saturating_add(per_expiry).any_gt(limit) {
-					break;
-				}
+			let (mut processed, mut steps) = (0u32, 0u32);
+			// Empty blocks cost a step each; as many steps as expiries, so a cursor
+			// left behind (a chain that starts late) catches up.
+			while cursor < now && processed < max && steps < max.saturating_mul(2) {
 				used.saturating_accrue(step);
+				steps.saturating_inc();
 				let Some(id) = Deadlines::<T>::iter_key_prefix(cursor).next() else {
+					DeadlineCount::<T>::remove(cursor);
 					cursor.saturating_inc();
 					continue;
 				};
@@ -1206,19 +1646,115 @@ pub mod pallet {
 					Some(agreement) => frame_support::storage::with_storage_layer(|| {
 						Self::process_deadline(id, agreement)
 					}),
-					None => {
-						Deadlines::<T>::remove(cursor, id);
-						Ok(())
-					},
+					None => Err(Error::<T>::UnknownAgreement.into()),
 				};
 				if let Err(e) = outcome {
 					// Leave the agreement for `expire`; do not stall the queue on it.
 					log::error!(target: LOG_TARGET, "deadline of agreement {id} failed: {e:?}");
-					Deadlines::<T>::remove(cursor, id);
+					Self::unschedule(cursor, id);
 				}
 			}
 			DeadlineCursor::<T>::put(cursor);
 			used
+		}
+
+		/// The pallet's invariants: every hold is what the records say, every count
+		/// is exact, and every open agreement has exactly one deadline, in a block
+		/// that holds no more than `MaxDeadlinesPerBlock`.
+		#[cfg(any(feature = "try-runtime", test))]
+		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			use alloc::collections::btree_map::BTreeMap;
+			use frame_support::traits::fungible::InspectHold;
+			let mut escrow: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+			let mut storage: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+			let mut registration: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+			let mut sensor_counts: BTreeMap<IdBytes, u32> = BTreeMap::new();
+			let mut user_counts: BTreeMap<T::AccountId, u32> = BTreeMap::new();
+			let mut provider_counts: BTreeMap<T::AccountId, u32> = BTreeMap::new();
+			let add = |m: &mut BTreeMap<T::AccountId, BalanceOf<T>>, who: &T::AccountId, v| {
+				let e = m.entry(who.clone()).or_default();
+				*e = e.saturating_add(v);
+			};
+			for (id, a) in Agreements::<T>::iter() {
+				add(&mut escrow, &a.requester, a.escrow());
+				add(&mut storage, &a.requester, a.deposit);
+				add(&mut storage, &a.owner, a.rekey_deposit);
+				for s in &a.sensors {
+					*sensor_counts.entry(s.clone()).or_default() += 1;
+				}
+				*user_counts.entry(a.requester.clone()).or_default() += 1;
+				*provider_counts.entry(a.provider.clone()).or_default() += 1;
+				ensure!(
+					Deadlines::<T>::contains_key(a.deadline, id),
+					"an open agreement has its deadline entry"
+				);
+				ensure!(a.rekeyed as u64 <= a.epochs(), "no more re-keys than epochs");
+				ensure!(a.delivered <= a.rekeyed, "nothing delivered without its re-keys");
+			}
+			for (who, info) in Users::<T>::iter() {
+				add(&mut registration, &who, info.deposit);
+				ensure!(
+					UserIds::<T>::get(&info.id).as_ref() == Some(&who),
+					"a user's identity points back at it"
+				);
+				ensure!(
+					user_counts.get(&who).copied().unwrap_or(0) == info.open_agreements,
+					"a user's open-agreement count is exact"
+				);
+			}
+			for (who, info) in Providers::<T>::iter() {
+				add(&mut registration, &who, info.deposit);
+				ensure!(
+					provider_counts.get(&who).copied().unwrap_or(0) == info.open_agreements,
+					"a provider's open-agreement count is exact"
+				);
+			}
+			for (id, info) in Sensors::<T>::iter() {
+				add(&mut registration, &info.owner, info.deposit);
+				ensure!(
+					sensor_counts.get(&id).copied().unwrap_or(0) == info.open_agreements,
+					"a sensor's open-agreement count is exact"
+				);
+			}
+			ensure!(UserIds::<T>::iter().count() == Users::<T>::iter().count(), "one id per user");
+			let held = |reason: HoldReason, who: &T::AccountId| {
+				T::Currency::balance_on_hold(&reason.into(), who)
+			};
+			let mut accounts: Vec<T::AccountId> = Vec::new();
+			accounts.extend(escrow.keys().cloned());
+			accounts.extend(storage.keys().cloned());
+			accounts.extend(registration.keys().cloned());
+			for who in &accounts {
+				let get = |m: &BTreeMap<T::AccountId, BalanceOf<T>>| {
+					m.get(who).copied().unwrap_or_else(Zero::zero)
+				};
+				ensure!(held(HoldReason::Escrow, who) == get(&escrow), "escrow held is exact");
+				ensure!(
+					held(HoldReason::StorageDeposit, who) == get(&storage),
+					"storage deposits held are exact"
+				);
+				ensure!(
+					held(HoldReason::Registration, who) == get(&registration),
+					"registration deposits held are exact"
+				);
+			}
+			let mut per_block: BTreeMap<BlockNumberFor<T>, u32> = BTreeMap::new();
+			for (block, id, ()) in Deadlines::<T>::iter() {
+				let open = Agreements::<T>::get(id);
+				ensure!(
+					open.is_some_and(|a| a.deadline == block),
+					"every deadline entry is an open agreement's deadline"
+				);
+				*per_block.entry(block).or_default() += 1;
+			}
+			for (block, n) in &per_block {
+				ensure!(DeadlineCount::<T>::get(block) == *n, "deadline counts are exact");
+				ensure!(*n <= T::MaxDeadlinesPerBlock::get(), "no block has too many deadlines");
+			}
+			for (block, n) in DeadlineCount::<T>::iter() {
+				ensure!(per_block.get(&block) == Some(&n), "no count without its deadlines");
+			}
+			Ok(())
 		}
 	}
 }

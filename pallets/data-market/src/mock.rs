@@ -41,6 +41,13 @@ pub const POOR: AccountId = 7;
 pub const INITIAL_BALANCE: Balance = 1_000_000;
 pub const PROVIDER_FEE: Balance = 2;
 pub const DEPOSIT: Balance = 10;
+/// An agreement's deposit: base and per sensor and epoch.
+pub const AGREEMENT_DEPOSIT_BASE: Balance = 3;
+pub const AGREEMENT_DEPOSIT_PER_EPOCH: Balance = 1;
+/// The owner's deposit per byte of re-keys (32 bytes a re-key).
+pub const REKEY_DEPOSIT_PER_BYTE: Balance = 1;
+/// How many epochs past the current one a request may start.
+pub const MAX_LEAD_EPOCHS: u64 = 100;
 
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
@@ -52,7 +59,11 @@ impl frame_system::Config for Test {
 impl pallet_balances::Config for Test {
 	type AccountStore = System;
 	type Balance = Balance;
+	type ExistentialDeposit = ExistentialDeposit;
 	type RuntimeHoldReason = RuntimeHoldReason;
+	// One freeze, which a test puts on a requester's funds.
+	type FreezeIdentifier = ();
+	type MaxFreezes = ConstU32<1>;
 }
 
 /// The clock's time at the start of every test.
@@ -64,7 +75,10 @@ parameter_types! {
 	/// The test chain's clock, in seconds since the Unix epoch: far past every epoch
 	/// of the tests unless a test sets it.
 	pub static NowSecs: u64 = START_SECS;
-	pub const Deposit: Balance = DEPOSIT;
+	/// 1 unless a test raises it.
+	pub static ExistentialDeposit: Balance = 1;
+	/// [`DEPOSIT`] unless a test changes it.
+	pub static RegistrationDeposit: Balance = DEPOSIT;
 	pub const DeliveryPeriod: u64 = 10;
 	pub const ConfirmationPeriod: u64 = 20;
 }
@@ -74,9 +88,16 @@ impl pallet_data_market::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type CaOrigin = frame_system::EnsureRoot<AccountId>;
-	type RegistrationDeposit = Deposit;
+	type RegistrationDeposit = RegistrationDeposit;
+	type AgreementDepositBase = ConstU64<AGREEMENT_DEPOSIT_BASE>;
+	type AgreementDepositPerEpoch = ConstU64<AGREEMENT_DEPOSIT_PER_EPOCH>;
+	type ReKeyDepositPerByte = ConstU64<REKEY_DEPOSIT_PER_BYTE>;
 	type MaxSensorsPerRequest = ConstU32<4>;
 	type MaxEpochsPerRequest = ConstU32<8>;
+	type MinEpochSecs = ConstU64<1>;
+	type MaxEpochSecs = ConstU64<3600>;
+	type MaxLeadEpochs = ConstU64<MAX_LEAD_EPOCHS>;
+	type MaxExtensions = ConstU32<3>;
 	type MaxDescriptionLen = ConstU32<32>;
 	type MaxEndpointLen = ConstU32<32>;
 	type MaxLocationLen = ConstU32<64>;
@@ -84,7 +105,8 @@ impl pallet_data_market::Config for Test {
 	type ConfirmationPeriod = ConfirmationPeriod;
 	type DeliveryGracePeriod = ConstU64<GRACE_SECS>;
 	type UnixTime = Clock;
-	type MaxExpiriesPerBlock = ConstU32<3>;
+	type MaxDeadlinesPerBlock = ConstU32<3>;
+	type MaxDeadlineDelay = ConstU32<2>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = Clock;
@@ -120,8 +142,46 @@ pub fn certify(id: &[u8]) -> SecretKey {
 	request.finish(&response, &ca.public_key()).expect("accepted")
 }
 
+/// The proof of possession of `key` by `who`, registering it as `kind` on the test
+/// chain.
+pub fn possession(key: &SecretKey, who: AccountId, kind: crate::RegistrationKind) -> [u8; 64] {
+	use codec::Encode;
+	let mut rng = ChaCha20Rng::from_seed([who as u8; 32]);
+	sensorshare_market::possession::prove_with_rng(
+		key,
+		&crate::Pallet::<Test>::genesis_hash(),
+		&who.encode(),
+		kind,
+		&mut rng,
+	)
+	.expect("signed")
+	.to_bytes()
+}
+
+/// Runs `test` on a fresh test chain, then checks the pallet's invariants.
+pub fn test<R>(test: impl FnOnce() -> R) -> R {
+	new_test_ext().execute_with(|| {
+		let result = test();
+		crate::Pallet::<Test>::do_try_state().expect("the invariants hold");
+		result
+	})
+}
+
+/// Runs blocks up to `n`: each block's start processes deadlines, and the
+/// invariants are checked after each.
+pub fn run_to_block(n: u64) {
+	use frame_support::traits::Hooks;
+	while System::block_number() < n {
+		System::set_block_number(System::block_number() + 1);
+		crate::Pallet::<Test>::on_initialize(System::block_number());
+		crate::Pallet::<Test>::do_try_state().expect("the invariants hold");
+	}
+}
+
 pub fn new_test_ext() -> sp_io::TestExternalities {
 	NowSecs::set(START_SECS);
+	ExistentialDeposit::set(1);
+	RegistrationDeposit::set(DEPOSIT);
 	let mut t = frame_system::GenesisConfig::<Test>::default().build_storage().expect("storage");
 	pallet_balances::GenesisConfig::<Test> {
 		balances: vec![

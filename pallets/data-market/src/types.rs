@@ -14,6 +14,8 @@ use scale_info::TypeInfo;
 pub type IdBytes = BoundedVec<u8, ConstU32<64>>;
 /// A point in SEC1 compressed form: a certificate or a public key.
 pub type PointBytes = [u8; 33];
+/// A CB-PRE Schnorr signature `scalar(e) || scalar(s)`: a proof of possession.
+pub type SignatureBytes = [u8; 64];
 /// A re-encryption key: 32 bytes, one per sensor and epoch.
 pub type ReKeyBytes = [u8; 32];
 /// The number of an agreement.
@@ -63,17 +65,36 @@ pub struct SensorInfo<T: Config> {
 	pub active: bool,
 	/// The agreements that involve the sensor and are not yet settled or expired.
 	pub open_agreements: u32,
+	/// What the owner holds for this record, released exactly when the sensor is
+	/// deregistered.
+	pub deposit: BalanceOf<T>,
 }
 
 /// A registered data user (requester).
-#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
-pub struct UserInfo {
+#[derive(
+	Encode,
+	Decode,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	RuntimeDebugNoBound,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(T))]
+#[codec(mel_bound())]
+pub struct UserInfo<T: Config> {
 	/// The user's CB-PRE identity.
 	pub id: IdBytes,
 	/// The user's ECQV certificate.
 	pub cert: PointBytes,
 	/// The user's public key `P_B = PublicKey(id, cert)`, which owners re-key for.
 	pub public_key: PointBytes,
+	/// The agreements this user requested that are not yet settled or refunded;
+	/// while there are any, the identity can be neither rotated nor deregistered.
+	pub open_agreements: u32,
+	/// What the user holds for this record, released exactly when it deregisters.
+	pub deposit: BalanceOf<T>,
 }
 
 /// A registered storage provider.
@@ -94,6 +115,12 @@ pub struct ProviderInfo<T: Config> {
 	pub endpoint: BoundedVec<u8, T::MaxEndpointLen>,
 	/// The provider's fee for one epoch of one sensor's data delivered.
 	pub fee_per_epoch: BalanceOf<T>,
+	/// The agreements this provider is to deliver or be paid for that are not yet
+	/// closed; while there are any, it cannot deregister.
+	pub open_agreements: u32,
+	/// What the provider holds for this record (nothing for a genesis provider),
+	/// released exactly when it deregisters.
+	pub deposit: BalanceOf<T>,
 }
 
 /// Where an agreement stands.
@@ -156,12 +183,26 @@ pub struct Agreement<T: Config> {
 	/// Where the latest delivery is and the digest of its manifest, which covers
 	/// every epoch delivered so far.
 	pub delivery: Option<Delivery<T>>,
+	/// How many times the deadline was extended while an epoch was still open; at
+	/// `MaxExtensions` the agreement lapses at its next deadline.
+	pub extensions: u32,
+	/// The requester's deposit for this record: `AgreementDepositBase +
+	/// AgreementDepositPerEpoch × sensors × epochs`, released when it closes.
+	pub deposit: BalanceOf<T>,
+	/// The owner's deposit for the re-keys stored so far: `ReKeyDepositPerByte` for
+	/// each of their bytes, released when the agreement closes.
+	pub rekey_deposit: BalanceOf<T>,
 }
 
 impl<T: Config> Agreement<T> {
-	/// How many epochs the agreement covers.
+	/// How many epochs the agreement covers (checked when it was made, so it fits).
 	pub fn epochs(&self) -> u64 {
-		self.to_epoch.saturating_sub(self.from_epoch).saturating_add(1)
+		sensorshare_market::epochs(self.from_epoch, self.to_epoch).unwrap_or(u64::MAX)
+	}
+
+	/// The first epoch without re-keys.
+	pub fn next_rekey_epoch(&self) -> u64 {
+		self.from_epoch.saturating_add(u64::from(self.rekeyed))
 	}
 
 	/// The first epoch not yet delivered, if any.

@@ -51,6 +51,10 @@ pub trait WeightInfo {
 	fn expire(s: u32, ) -> Weight;
 	fn add_rekeys(s: u32, e: u32, ) -> Weight;
 	fn deadline_step() -> Weight;
+	fn deregister_identity() -> Weight;
+	fn update_identity() -> Weight;
+	fn update_provider() -> Weight;
+	fn deregister_provider() -> Weight;
 }
 
 /// Weights measured on the SensorShare reference machine, with the runtime's
@@ -325,6 +329,27 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
+	// Provisional, until scripts/bench-pallet.sh runs the new benchmarks.
+	fn deregister_identity() -> Weight {
+		Weight::from_parts(109_848_000, 3964)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+	}
+	fn update_identity() -> Weight {
+		Weight::from_parts(2_600_000_000, 3964)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	fn update_provider() -> Weight {
+		Weight::from_parts(45_445_000, 3659)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	fn deregister_provider() -> Weight {
+		Weight::from_parts(109_848_000, 3659)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
 }
 
 /// The same measurements with ParityDb's database weights, for tests and mocks.
@@ -426,5 +451,26 @@ impl WeightInfo for () {
 		Weight::from_parts(9_723_000, 3493)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
+	}
+	// Provisional, until scripts/bench-pallet.sh runs the new benchmarks.
+	fn deregister_identity() -> Weight {
+		Weight::from_parts(109_848_000, 3964)
+			.saturating_add(ParityDbWeight::get().reads(3_u64))
+			.saturating_add(ParityDbWeight::get().writes(4_u64))
+	}
+	fn update_identity() -> Weight {
+		Weight::from_parts(2_600_000_000, 3964)
+			.saturating_add(ParityDbWeight::get().reads(3_u64))
+			.saturating_add(ParityDbWeight::get().writes(1_u64))
+	}
+	fn update_provider() -> Weight {
+		Weight::from_parts(45_445_000, 3659)
+			.saturating_add(ParityDbWeight::get().reads(1_u64))
+			.saturating_add(ParityDbWeight::get().writes(1_u64))
+	}
+	fn deregister_provider() -> Weight {
+		Weight::from_parts(109_848_000, 3659)
+			.saturating_add(ParityDbWeight::get().reads(3_u64))
+			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 }

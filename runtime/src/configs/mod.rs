@@ -17,7 +17,7 @@ use sp_version::RuntimeVersion;
 use super::{
 	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
 	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	System, DAYS, EXISTENTIAL_DEPOSIT, HOURS, SLOT_DURATION, UNIT, VERSION,
+	System, DAYS, EXISTENTIAL_DEPOSIT, HOURS, MICRO_UNIT, SLOT_DURATION, UNIT, VERSION,
 };
 
 mod data_market;
