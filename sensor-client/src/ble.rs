@@ -7,7 +7,7 @@
 
 use crate::sensortag::TagSensor;
 use btleplug::{
-	api::{Central, Manager as _, Peripheral as _, ScanFilter, WriteType},
+	api::{Central, CentralEvent, Manager as _, Peripheral as _, ScanFilter, WriteType},
 	platform::{Adapter, Manager, Peripheral},
 };
 use futures::StreamExt;
@@ -48,26 +48,38 @@ pub async fn adapter() -> Result<Adapter, BleError> {
 	manager.adapters().await?.into_iter().next().ok_or(BleError::NoAdapter)
 }
 
+/// Scans for the tag. Discovery is stopped whatever happens: BlueZ runs one discovery
+/// per client, so one left running makes every later scan fail with `InProgress`.
 async fn find(adapter: &Adapter, target: &TagTarget) -> Result<Peripheral, BleError> {
 	adapter.start_scan(ScanFilter::default()).await?;
+	let found = scan(adapter, target).await;
+	let stopped = adapter.stop_scan().await;
+	let tag = found?;
+	stopped?;
+	Ok(tag)
+}
+
+async fn scan(adapter: &Adapter, target: &TagTarget) -> Result<Peripheral, BleError> {
 	let wanted = target.name_or_address.to_lowercase();
 	for _ in 0..20 {
 		tokio::time::sleep(Duration::from_millis(500)).await;
 		for p in adapter.peripherals().await? {
 			let address = p.address().to_string().to_lowercase();
-			let name = p
-				.properties()
-				.await?
-				.and_then(|props| props.local_name)
-				.unwrap_or_default()
-				.to_lowercase();
+			// A device that vanished since the listing has no properties to read: it
+			// is not the tag, and the scan goes on.
+			let name = match p.properties().await {
+				Ok(props) => props.and_then(|props| props.local_name).unwrap_or_default(),
+				Err(e) => {
+					tracing::debug!(device = %address, error = %e, "skipping a device that vanished");
+					continue;
+				},
+			};
+			let name = name.to_lowercase();
 			if address == wanted || (!name.is_empty() && name.contains(&wanted)) {
-				adapter.stop_scan().await?;
 				return Ok(p);
 			}
 		}
 	}
-	adapter.stop_scan().await?;
 	Err(BleError::NotFound(target.name_or_address.clone()))
 }
 
@@ -75,12 +87,16 @@ fn now_ms() -> u64 {
 	SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Connects, configures and streams readings until the tag drops.
+/// Connects, configures and streams readings until the tag drops: the adapter reports
+/// it disconnected (BlueZ's notification stream does not end when the link does).
 async fn session(
+	adapter: &Adapter,
 	tag: &Peripheral,
 	target: &TagTarget,
 	tx: &mpsc::Sender<(u64, Reading)>,
 ) -> Result<(), BleError> {
+	// Subscribed before connecting, so that a drop during the set-up is seen.
+	let mut events = adapter.events().await?;
 	tag.connect().await?;
 	tag.discover_services().await?;
 	let chars = tag.characteristics();
@@ -96,7 +112,19 @@ async fn session(
 	}
 	tracing::info!(tag = %tag.address(), "SensorTag connected; streaming");
 	let mut notifications = tag.notifications().await?;
-	while let Some(n) = notifications.next().await {
+	let id = tag.id();
+	loop {
+		let n = tokio::select! {
+			n = notifications.next() => match n {
+				Some(n) => n,
+				None => break,
+			},
+			event = events.next() => match event {
+				Some(CentralEvent::DeviceDisconnected(gone)) if gone == id => break,
+				Some(_) => continue,
+				None => break,
+			},
+		};
 		let Some(sensor) = TagSensor::ALL.into_iter().find(|s| Uuid::from_u128(s.data()) == n.uuid)
 		else {
 			continue;
@@ -121,7 +149,7 @@ pub async fn run(target: TagTarget, tx: mpsc::Sender<(u64, Reading)>) -> Result<
 	while !tx.is_closed() {
 		let result = match find(&adapter, &target).await {
 			Ok(tag) => {
-				let r = session(&tag, &target, &tx).await;
+				let r = session(&adapter, &tag, &target, &tx).await;
 				let _ = tag.disconnect().await;
 				r
 			},

@@ -124,13 +124,21 @@ fn u24le(raw: &[u8], i: usize) -> u32 {
 	u32::from_le_bytes([raw[i], raw[i + 1], raw[i + 2], 0])
 }
 
-/// TMP007: `object LSB, MSB, ambient LSB, MSB`; each `(raw >> 2) * 0.03125` °C.
+/// A signed (two's complement) 24-bit little-endian value.
+fn i24le(raw: &[u8], i: usize) -> i32 {
+	// The sign bit into bit 31, then an arithmetic shift back.
+	i32::from_le_bytes([0, raw[i], raw[i + 1], raw[i + 2]]) >> 8
+}
+
+/// TMP007: `object LSB, MSB, ambient LSB, MSB`, each a signed 14-bit value in the top
+/// bits of an `i16`: `(raw >> 2) * 0.03125` °C with an arithmetic shift, so below
+/// 0 °C reads as below 0 °C.
 pub fn ir_temperature(raw: &[u8]) -> Result<Vec<(Quantity, f64)>, DecodeError> {
 	need(raw, 4, "IR temperature")?;
-	let t = |v: u16| f64::from(v >> 2) * 0.03125;
+	let t = |v: i16| f64::from(v >> 2) * 0.03125;
 	Ok(vec![
-		(Quantity::ObjectTemperature, t(u16le(raw, 0))),
-		(Quantity::AmbientTemperature, t(u16le(raw, 2))),
+		(Quantity::ObjectTemperature, t(i16le(raw, 0))),
+		(Quantity::AmbientTemperature, t(i16le(raw, 2))),
 	])
 }
 
@@ -143,11 +151,12 @@ pub fn humidity(raw: &[u8]) -> Result<Vec<(Quantity, f64)>, DecodeError> {
 	Ok(vec![(Quantity::HumidityTemperature, t), (Quantity::RelativeHumidity, rh)])
 }
 
-/// BMP280: `temperature (24-bit LE), pressure (24-bit LE)`; both `raw / 100` (°C, hPa).
+/// BMP280: `temperature (signed 24-bit LE), pressure (unsigned 24-bit LE)`; both
+/// `raw / 100` (°C, hPa).
 pub fn barometer(raw: &[u8]) -> Result<Vec<(Quantity, f64)>, DecodeError> {
 	need(raw, 6, "barometer")?;
 	Ok(vec![
-		(Quantity::BarometerTemperature, f64::from(u24le(raw, 0)) / 100.0),
+		(Quantity::BarometerTemperature, f64::from(i24le(raw, 0)) / 100.0),
 		(Quantity::Pressure, f64::from(u24le(raw, 3)) / 100.0),
 	])
 }
@@ -163,12 +172,15 @@ pub fn optical(raw: &[u8]) -> Result<Vec<(Quantity, f64)>, DecodeError> {
 }
 
 /// MPU9250: nine 16-bit LE signed values, gyro x/y/z, accelerometer x/y/z,
-/// magnetometer x/y/z. Gyro `raw / (65536/500)` °/s; accelerometer
-/// `raw / (32768/range)` g for a range of ±`range` g; magnetometer `raw` µT.
+/// magnetometer x/y/z. Gyro `raw / (65536 / 500)` °/s with TI's integer division,
+/// 131 LSB per °/s (the ±250 °/s range); accelerometer `raw / (32768/range)` g for a
+/// range of ±`range` g; magnetometer `raw` µT.
 pub fn movement(raw: &[u8], acc_range_g: f64) -> Result<Vec<(Quantity, f64)>, DecodeError> {
 	need(raw, 18, "movement")?;
 	let v = |i: usize| f64::from(i16le(raw, 2 * i));
-	let gyro = |i| v(i) / (65536.0 / 500.0);
+	/// `65536 / 500` in integers, as TI's reference code divides.
+	const GYRO_LSB_PER_DEG_S: f64 = (65536 / 500) as f64;
+	let gyro = |i| v(i) / GYRO_LSB_PER_DEG_S;
 	let acc = |i| v(i) / (32768.0 / acc_range_g);
 	Ok(vec![
 		(Quantity::GyroX, gyro(0)),
@@ -217,6 +229,19 @@ mod tests {
 	}
 
 	#[test]
+	fn ir_temperature_below_zero_and_at_the_ends_of_its_range() {
+		// -5 °C = -160 LSB, << 2 = 0xFD80; -0.03125 °C = 0xFFFC; the 14-bit ends.
+		close(
+			&ir_temperature(&[0x80, 0xFD, 0xFC, 0xFF]).expect("4 bytes"),
+			&[(Quantity::ObjectTemperature, -5.0), (Quantity::AmbientTemperature, -0.03125)],
+		);
+		close(
+			&ir_temperature(&[0x00, 0x80, 0xFC, 0x7F]).expect("4 bytes"),
+			&[(Quantity::ObjectTemperature, -256.0), (Quantity::AmbientTemperature, 255.96875)],
+		);
+	}
+
+	#[test]
 	fn humidity_of_known_raw_values() {
 		// temperature 0x6666 → 26214/65536*165-40 = 25.9995 °C; humidity 0x8003 → 50 %.
 		close(
@@ -235,6 +260,34 @@ mod tests {
 	}
 
 	#[test]
+	fn barometer_below_zero_and_at_the_ends_of_its_range() {
+		// -3.5 °C = -350 = 0xFFFEA2 in 24 bits; the BMP280's -40 °C and 85 °C; 300 hPa.
+		close(
+			&barometer(&[0xA2, 0xFE, 0xFF, 0x30, 0x75, 0x00]).expect("6 bytes"),
+			&[(Quantity::BarometerTemperature, -3.5), (Quantity::Pressure, 300.0)],
+		);
+		let minus_40 = (-4000i32).to_le_bytes();
+		close(
+			&barometer(&[minus_40[0], minus_40[1], minus_40[2], 0xA0, 0x86, 0x01]).expect("6"),
+			&[(Quantity::BarometerTemperature, -40.0), (Quantity::Pressure, 1000.0)],
+		);
+		close(
+			&barometer(&[0x34, 0x21, 0x00, 0xB0, 0xAD, 0x01]).expect("6 bytes"),
+			&[(Quantity::BarometerTemperature, 85.0), (Quantity::Pressure, 1100.0)],
+		);
+	}
+
+	#[test]
+	fn the_gyroscope_reads_131_lsb_per_degree_a_second_to_the_ends_of_its_range() {
+		let mut raw = [0u8; 18];
+		raw[0..2].copy_from_slice(&i16::MAX.to_le_bytes());
+		raw[2..4].copy_from_slice(&i16::MIN.to_le_bytes());
+		let got = movement(&raw, 2.0).expect("18 bytes");
+		assert_eq!(got[0], (Quantity::GyroX, 32767.0 / 131.0));
+		assert_eq!(got[1], (Quantity::GyroY, -32768.0 / 131.0));
+	}
+
+	#[test]
 	fn optical_of_known_raw_values() {
 		// mantissa 0x100 = 256, exponent 1 → 5.12 lux; exponent 0xB: 2047*0.01*2048.
 		close(&optical(&[0x00, 0x11]).expect("2 bytes"), &[(Quantity::Illuminance, 5.12)]);
@@ -250,7 +303,7 @@ mod tests {
 		let put = |raw: &mut [u8; 18], i: usize, v: i16| {
 			raw[2 * i..2 * i + 2].copy_from_slice(&v.to_le_bytes())
 		};
-		put(&mut raw, 0, 131); // 131 / 131.072 ≈ 0.99945 °/s
+		put(&mut raw, 0, 131); // 131 LSB per °/s: 1 °/s
 		put(&mut raw, 2, -262);
 		put(&mut raw, 5, 16384); // 1 g at ±2 g
 		put(&mut raw, 3, -8192); // -0.5 g
@@ -259,9 +312,9 @@ mod tests {
 		close(
 			&got,
 			&[
-				(Quantity::GyroX, 131.0 / 131.072),
+				(Quantity::GyroX, 1.0),
 				(Quantity::GyroY, 0.0),
-				(Quantity::GyroZ, -262.0 / 131.072),
+				(Quantity::GyroZ, -2.0),
 				(Quantity::AccelX, -0.5),
 				(Quantity::AccelY, 0.0),
 				(Quantity::AccelZ, 1.0),
