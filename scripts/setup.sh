@@ -7,6 +7,8 @@
 set -euo pipefail
 
 packages=(build-essential clang libclang-dev lld protobuf-compiler libdbus-1-dev pkg-config git curl ca-certificates fonts-dejavu-core)
+# dbus-daemon: the private bus of the sensor client's emulated-BlueZ test.
+packages+=(dbus)
 # python3 with venv: the S3-compatible test server (moto) of the cloud worker's tests.
 command -v python3 >/dev/null 2>&1 && python3 -m venv --help >/dev/null 2>&1 || packages+=(python3 python3-venv)
 missing=()
@@ -37,5 +39,12 @@ if [[ ! -x .tools/moto/bin/moto_server ]]; then
 	echo "setup: installing moto (S3 test server) into .tools/moto"
 	python3 -m venv .tools/moto
 	.tools/moto/bin/pip install -q 'moto[server]==5.2.1'
+fi
+# dbus-next, for the emulated BlueZ (sensor-client/tests/bluez/emulator.py) that the
+# sensor client's BLE test talks to, in a venv of the checkout.
+if [[ ! -x .tools/bluez/bin/python ]] || ! .tools/bluez/bin/python -c 'import dbus_next' 2>/dev/null; then
+	echo "setup: installing dbus-next (emulated BlueZ) into .tools/bluez"
+	python3 -m venv .tools/bluez
+	.tools/bluez/bin/pip install -q 'dbus-next==0.2.3'
 fi
 echo "setup: done"

@@ -74,6 +74,7 @@ async fn scan(adapter: &Adapter, target: &TagTarget) -> Result<Peripheral, BleEr
 					continue;
 				},
 			};
+			tracing::debug!(device = %address, name = %name, "found while scanning");
 			let name = name.to_lowercase();
 			if address == wanted || (!name.is_empty() && name.contains(&wanted)) {
 				return Ok(p);
