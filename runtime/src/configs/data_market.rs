@@ -47,7 +47,7 @@ impl pallet_data_market::Config for Runtime {
 	type ConfirmationPeriod = DataMarketConfirmationPeriod;
 	type DeliveryGracePeriod = DataMarketDeliveryGracePeriod;
 	type UnixTime = crate::Timestamp;
-	// The start of a block processes up to 64 deadlines: about 110 ms of the 2-second
+	// The start of a block processes up to 64 deadlines: about 120 ms of the 2-second
 	// budget at `expire`'s benchmarked worst case (16 sensors, a lapse). A burst of
 	// requests spreads its deadlines over up to 32 blocks more, 2112 in all.
 	type MaxDeadlinesPerBlock = ConstU32<64>;
