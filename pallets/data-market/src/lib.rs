@@ -1508,14 +1508,13 @@ pub mod pallet {
 		}
 
 		/// Pays the owner and the provider what is due to them from escrow, returns
-		/// the rest to the requester and closes the agreement: `(owner_paid,
-		/// provider_paid, refunded)`.
+		/// the rest to the requester and closes the agreement.
 		fn pay_out(
 			id: AgreementId,
 			agreement: &Agreement<T>,
 			owner_due: BalanceOf<T>,
 			provider_due: BalanceOf<T>,
-		) -> Result<(BalanceOf<T>, BalanceOf<T>, BalanceOf<T>), DispatchError> {
+		) -> Result<Payout<T>, DispatchError> {
 			let owner_paid = Self::pay(agreement, &agreement.owner, owner_due)?;
 			let provider_paid = Self::pay(agreement, &agreement.provider, provider_due)?;
 			let rest = agreement.escrow().saturating_sub(owner_paid).saturating_sub(provider_paid);
@@ -1526,12 +1525,12 @@ pub mod pallet {
 				Precision::BestEffort,
 			)?;
 			Self::close(id, agreement)?;
-			Ok((owner_paid, provider_paid, refunded))
+			Ok(Payout { owner_paid, provider_paid, refunded })
 		}
 
 		/// Pays the owner and the provider from escrow and closes the agreement.
 		fn settle(id: AgreementId, agreement: Agreement<T>, confirmed: bool) -> DispatchResult {
-			let (owner_paid, provider_paid, refunded) =
+			let Payout { owner_paid, provider_paid, refunded } =
 				Self::pay_out(id, &agreement, agreement.price, agreement.fee)?;
 			Self::deposit_event(Event::AgreementSettled {
 				id,
@@ -1556,7 +1555,7 @@ pub mod pallet {
 					.and_then(|per_epoch| per_epoch.checked_mul(&delivered))
 					.ok_or(Error::<T>::AmountOverflow)
 			};
-			let (owner_paid, provider_paid, refunded) =
+			let Payout { owner_paid, provider_paid, refunded } =
 				Self::pay_out(id, &agreement, share(agreement.price)?, share(agreement.fee)?)?;
 			Self::deposit_event(Event::AgreementLapsed {
 				id,

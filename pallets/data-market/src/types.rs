@@ -123,6 +123,16 @@ pub struct ProviderInfo<T: Config> {
 	pub deposit: BalanceOf<T>,
 }
 
+/// What closing an agreement paid out of its escrow.
+pub struct Payout<T: Config> {
+	/// To the owner.
+	pub owner_paid: BalanceOf<T>,
+	/// To the provider.
+	pub provider_paid: BalanceOf<T>,
+	/// Back to the requester.
+	pub refunded: BalanceOf<T>,
+}
+
 /// Where an agreement stands.
 #[derive(Encode, Decode, Clone, Copy, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
 pub enum AgreementStatus {

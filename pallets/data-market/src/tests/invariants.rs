@@ -192,7 +192,7 @@ proptest! {
 								Err(E::EpochOutsideAgreement),
 							Some(ag) if through - ag.from_epoch + 1 > u64::from(ag.rekeyed) =>
 								Err(E::EpochNotReKeyed),
-							Some(ag) if through - ag.from_epoch + 1 <= u64::from(ag.delivered) =>
+							Some(ag) if through - ag.from_epoch < u64::from(ag.delivered) =>
 								Err(E::EpochDeliveredAlready),
 							Some(ag) if through == ag.to_epoch && !room(now + 20) => Err(E::DeadlinesFull),
 							Some(_) => Ok(()),
