@@ -56,12 +56,7 @@ fn a_subscription_may_be_accepted_before_any_of_its_epochs_has_ended() {
 			rekeys(&[&sensor], &user, 10, 9)
 		));
 		assert_eq!(Agreements::<Test>::get(a).expect("open").rekeyed, 0);
-		assert_ok!(DataMarket::add_rekeys(
-			RuntimeOrigin::signed(OWNER),
-			a,
-			10,
-			rekeys(&[&sensor], &user, 10, 10)
-		));
+		assert_ok!(add_rekeys(a, &[&sensor], &user, 10, 10));
 		assert_eq!(ReKeys::<Test>::get(a), Some(rekeys(&[&sensor], &user, 10, 10)));
 	});
 }
@@ -131,15 +126,7 @@ fn added_rekeys_must_be_a_run_of_epochs_for_every_sensor_within_the_agreement() 
 fn no_rekeys_are_added_once_every_epoch_has_them() {
 	test(|| {
 		let (sensor, user, a) = accepted_agreement();
-		assert_noop!(
-			DataMarket::add_rekeys(
-				RuntimeOrigin::signed(OWNER),
-				a,
-				13,
-				rekeys(&[&sensor], &user, 13, 13)
-			),
-			Error::<Test>::AllEpochsReKeyed
-		);
+		assert_noop!(add_rekeys(a, &[&sensor], &user, 13, 13), Error::<Test>::AllEpochsReKeyed);
 	});
 }
 
@@ -148,15 +135,7 @@ fn no_rekeys_are_added_after_the_deadline() {
 	test(|| {
 		let (sensor, user, a) = subscription();
 		System::set_block_number(12);
-		assert_noop!(
-			DataMarket::add_rekeys(
-				RuntimeOrigin::signed(OWNER),
-				a,
-				11,
-				rekeys(&[&sensor], &user, 11, 11)
-			),
-			Error::<Test>::DeadlinePassed
-		);
+		assert_noop!(add_rekeys(a, &[&sensor], &user, 11, 11), Error::<Test>::DeadlinePassed);
 	});
 }
 
@@ -183,12 +162,7 @@ fn the_provider_delivers_epoch_by_epoch_and_the_last_delivery_asks_for_confirmat
 			DataMarket::confirm(RuntimeOrigin::signed(REQUESTER), a),
 			Error::<Test>::AgreementNotDelivered
 		);
-		assert_ok!(DataMarket::add_rekeys(
-			RuntimeOrigin::signed(OWNER),
-			a,
-			11,
-			rekeys(&[&sensor], &user, 11, 12)
-		));
+		assert_ok!(add_rekeys(a, &[&sensor], &user, 11, 12));
 		System::set_block_number(4);
 		assert_ok!(deliver_through(a, 12));
 		let agreement = Agreements::<Test>::get(a).expect("open");
