@@ -66,10 +66,11 @@ async fn a_worker_killed_mid_batch_delivers_each_agreement_exactly_once_after_re
 	}
 	let mut accepts = Vec::new();
 	for id in &ids {
-		accepts.push(accept_call(*id, &[&sensor], &public_key(&bob), &chain.client).await);
+		accepts.push((*id, all_rekeys(*id, &[&sensor], &public_key(&bob), &chain.client).await));
 	}
 	let owner = key("//Alice");
-	let submissions = accepts.iter().map(|c| chain.client.submit(c, &owner));
+	let submissions =
+		accepts.into_iter().map(|(id, rekeys)| chain.client.accept_request(&owner, id, rekeys));
 	for r in futures::future::join_all(submissions).await {
 		r.expect("accept_request");
 	}

@@ -4,9 +4,8 @@
 use cbpre::{dev, Capsule, Identity, PublicKey, SealedRecord, SecretKey};
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use sensorshare_chain_client::{
-	api::{self, runtime_types::bounded_collections::bounded_vec::BoundedVec},
 	dev_node::{free_port, DevNode},
-	signer_from_uri, AccountId32, ChainClient, Keypair, Listing, UNIT,
+	signer_from_uri, AccountId32, ChainClient, Keypair, Listing, ReKeys, UNIT,
 };
 use sensorshare_cloud_worker::config::{Config, StorageConfig};
 use sensorshare_protocol::header::RecordHeader;
@@ -90,8 +89,8 @@ impl Chain {
 		sensors: &[&SecretKey],
 		requester: &PublicKey,
 	) {
-		let call = accept_call(id, sensors, requester, &self.client).await;
-		self.client.submit(&call, &key(owner)).await.expect("accept_request");
+		let rekeys = all_rekeys(id, sensors, requester, &self.client).await;
+		self.client.accept_request(&key(owner), id, rekeys).await.expect("accept_request");
 	}
 
 	/// The owner accepts a subscription with the re-keys of `epochs` only.
@@ -103,7 +102,7 @@ impl Chain {
 		requester: &PublicKey,
 		epochs: RangeInclusive<u64>,
 	) {
-		let rekeys = rekeys(sensors, requester, epochs).0.into_iter().map(|r| r.0).collect();
+		let rekeys = rekeys(sensors, requester, epochs);
 		self.client.accept_request(&key(owner), id, rekeys).await.expect("accept_request");
 	}
 
@@ -117,7 +116,7 @@ impl Chain {
 		epochs: RangeInclusive<u64>,
 	) {
 		let first = *epochs.start();
-		let rekeys = rekeys(sensors, requester, epochs).0.into_iter().map(|r| r.0).collect();
+		let rekeys = rekeys(sensors, requester, epochs);
 		self.client.add_rekeys(&key(owner), id, first, rekeys).await.expect("add_rekeys");
 	}
 
@@ -155,36 +154,30 @@ pub fn rekeys(
 	sensors: &[&SecretKey],
 	requester: &PublicKey,
 	epochs: RangeInclusive<u64>,
-) -> BoundedVec<BoundedVec<[u8; 32]>> {
-	BoundedVec(
-		sensors
-			.iter()
-			.map(|s| {
-				BoundedVec(
-					epochs
-						.clone()
-						.map(|e| {
-							let meta = cbpre::Meta::new(*s.id(), e);
-							s.rekey(&meta, requester).expect("rekey").to_bytes()
-						})
-						.collect(),
-				)
-			})
-			.collect(),
-	)
+) -> ReKeys {
+	sensors
+		.iter()
+		.map(|s| {
+			epochs
+				.clone()
+				.map(|e| {
+					let meta = cbpre::Meta::new(*s.id(), e);
+					s.rekey(&meta, requester).expect("rekey").to_bytes()
+				})
+				.collect()
+		})
+		.collect()
 }
 
-/// The `accept_request` call for agreement `id`, with the re-keys of all its epochs.
-pub async fn accept_call(
+/// The re-keys of every epoch of agreement `id`, for an acceptance.
+pub async fn all_rekeys(
 	id: u64,
 	sensors: &[&SecretKey],
 	requester: &PublicKey,
 	chain: &ChainClient,
-) -> impl sensorshare_chain_client::subxt::tx::Payload {
+) -> ReKeys {
 	let a = chain.agreement(id).await.expect("agreement").expect("open");
-	api::tx()
-		.data_market()
-		.accept_request(id, rekeys(sensors, requester, a.from_epoch..=a.to_epoch))
+	rekeys(sensors, requester, a.from_epoch..=a.to_epoch)
 }
 
 /// What `fetch` needs to download the delivery of `id` through `through_epoch`.
