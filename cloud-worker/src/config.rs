@@ -17,7 +17,8 @@ pub struct Config {
 	/// The node's WebSocket RPC.
 	#[serde(default = "default_chain_url")]
 	pub chain_url: String,
-	/// The provider account's secret URI (`//Alice` on a dev chain). Prefer the
+	/// The provider account's secret URI (`//Ferdie`, the dev chain's genesis
+	/// provider). Prefer the
 	/// `SENSORSHARE_PROVIDER_SURI` environment variable to a file.
 	#[serde(default)]
 	pub provider_suri: Option<String>,

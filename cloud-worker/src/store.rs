@@ -5,7 +5,7 @@
 //! sensors/<sensor hex>/<epoch>/records/<ts>-<sha256>      its records, by time
 //! deliveries/<agreement>/segments/<sensor hex>-<epoch>    re-encrypted segments
 //! deliveries/<agreement>/access.json                      who may read them
-//! deliveries/<agreement>/manifest.json                    written last
+//! deliveries/<agreement>/manifests/<through epoch>.json  each delivery's, written last
 //! ```
 //!
 //! Epochs and times are zero-padded so that listings come out in order. Records are

@@ -2,7 +2,7 @@
 
 use crate::{
 	api::{self, runtime_types::bounded_collections::bounded_vec::BoundedVec},
-	AccountId32, Agreement, Balance, Config, Error, Identity, MarketEvent, Sensor, H256,
+	AccountId32, Agreement, Balance, Config, Error, MarketEvent, RegisteredUser, Sensor, H256,
 };
 use std::{collections::HashMap, str::FromStr, sync::Arc, time::Duration};
 use subxt::{
@@ -357,10 +357,10 @@ impl ChainClient {
 	}
 
 	/// The identity `who` registered as a data user.
-	pub async fn identity(&self, who: &AccountId32) -> Result<Option<Identity>, Error> {
+	pub async fn identity(&self, who: &AccountId32) -> Result<Option<RegisteredUser>, Error> {
 		let addr = api::storage().data_market().users(who.clone());
 		let found = self.api.storage().at_latest().await?.fetch(&addr).await?;
-		found.map(|u| Identity::from_chain(who.clone(), u)).transpose()
+		found.map(|u| RegisteredUser::from_chain(who.clone(), u)).transpose()
 	}
 
 	/// An open agreement.

@@ -33,7 +33,7 @@ pub use follow::{Follower, MarketBlock};
 pub use subxt;
 pub use subxt::utils::{AccountId32, H256};
 pub use subxt_signer::sr25519::Keypair;
-pub use types::{Agreement, AgreementStatus, Identity, Sensor};
+pub use types::{Agreement, AgreementStatus, RegisteredUser, Sensor};
 
 /// Types and calls generated from the runtime's metadata.
 #[allow(missing_docs, clippy::all)]

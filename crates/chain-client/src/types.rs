@@ -28,9 +28,9 @@ pub struct Sensor {
 	pub open_agreements: u32,
 }
 
-/// A data user's registered identity.
+/// A registered data user: its account, CB-PRE identity and key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
+pub struct RegisteredUser {
 	/// The account.
 	pub account: AccountId32,
 	/// The CB-PRE identity.
@@ -39,6 +39,10 @@ pub struct Identity {
 	pub cert: [u8; 33],
 	/// The public key, as the chain derived it.
 	pub public_key: PublicKey,
+	/// The agreements it requested that are still open.
+	pub open_agreements: u32,
+	/// What it holds for its registration.
+	pub deposit: Balance,
 }
 
 /// Where an agreement stands.
@@ -139,13 +143,15 @@ impl Sensor {
 	}
 }
 
-impl Identity {
+impl RegisteredUser {
 	pub(crate) fn from_chain(account: AccountId32, u: chain::UserInfo) -> Result<Self, Error> {
-		Ok(Identity {
+		Ok(RegisteredUser {
 			account,
 			id: identity(&u.id.0)?,
 			cert: u.cert,
 			public_key: key(&u.public_key)?,
+			open_agreements: u.open_agreements,
+			deposit: u.deposit,
 		})
 	}
 }

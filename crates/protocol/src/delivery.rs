@@ -1,5 +1,6 @@
 //! A delivery: a manifest, whose SHA-256 the provider puts on chain with
-//! `deliver(id, location, digest)`, and the segments it lists.
+//! `deliver(id, through_epoch, location, digest)`, and the segments it lists. Each
+//! delivery's manifest covers every epoch delivered so far.
 //!
 //! A segment holds one sensor's epoch of an agreement: the capsule re-encrypted for
 //! the requester, then the epoch's sealed records:
@@ -29,7 +30,8 @@ pub struct Manifest {
 	pub requester: String,
 	/// The first epoch of the agreement.
 	pub from_epoch: u64,
-	/// The last epoch of the agreement (inclusive).
+	/// The last epoch this delivery covers (inclusive): the `through_epoch` of its
+	/// `deliver`, the agreement's last epoch only once it is delivered in full.
 	pub to_epoch: u64,
 	/// One segment per sensor and epoch that has data, in the agreement's order.
 	pub segments: Vec<SegmentEntry>,
