@@ -76,9 +76,9 @@ async fn uploads_and_deliveries_work_on_an_s3_compatible_store() {
 	let bytes = Bytes::from(capsule.to_bytes());
 	assert_eq!(store.put_capsule(id, 5, bytes.clone()).await.expect("put"), Stored::Created);
 	assert_eq!(store.put_capsule(id, 5, bytes).await.expect("again"), Stored::AlreadyStored);
-	let other = sensor
-		.encrypt(&cbpre::DataKey::from_bytes([1; 32]), capsule.meta())
-		.expect("another capsule");
+	let other =
+		cbpre::hazmat::encrypt(&sensor, &cbpre::DataKey::from_bytes([1; 32]), capsule.meta())
+			.expect("another capsule");
 	assert!(matches!(
 		store.put_capsule(id, 5, Bytes::from(other.to_bytes())).await,
 		Err(StoreError::CapsuleConflict)

@@ -70,8 +70,34 @@ impl SecretKey {
 		crate::hash::dek(&self.d, meta).map(DataKey::from_bytes)
 	}
 
-	/// The data key and capsule of this owner's epoch `epoch`: [`Self::data_key`]
-	/// then [`Self::encrypt`].
+	/// The data key and capsule of this owner's epoch `epoch`: the data key is
+	/// [`Self::data_key`], and the capsule Encrypt's of it.
+	///
+	/// The only way to make a capsule outside [`crate::hazmat`]: Encrypt's nonce
+	/// `r = H2(d_A, meta)` does not depend on the data key, so two capsules for one
+	/// meta with different keys give away `d_A = (s1 - s2) / (h2 - h1)`. Tying the
+	/// key to the meta makes every capsule of a meta the same:
+	///
+	/// ```
+	/// use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+	/// let sensor = cbpre::dev::enroll_with_rng(b"tag-1", &mut ChaCha20Rng::from_seed([1; 32]))?;
+	/// let meta = cbpre::Meta::new(*sensor.id(), 7);
+	/// let (m, capsule) = sensor.encapsulate(7)?;
+	/// assert_eq!(sensor.encapsulate(7)?.1.to_bytes(), capsule.to_bytes());
+	/// assert_eq!(sensor.decrypt1(&capsule)?, sensor.data_key(&meta)?);
+	/// # let _ = m;
+	/// # Ok::<(), cbpre::Error>(())
+	/// ```
+	///
+	/// and there is no public `encrypt` taking a key of the caller's:
+	///
+	/// ```compile_fail
+	/// use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+	/// let sensor = cbpre::dev::enroll_with_rng(b"tag-1", &mut ChaCha20Rng::from_seed([1; 32]))?;
+	/// let meta = cbpre::Meta::new(*sensor.id(), 7);
+	/// let _ = sensor.encrypt(&cbpre::DataKey::from_bytes([9; 32]), &meta)?;
+	/// # Ok::<(), cbpre::Error>(())
+	/// ```
 	pub fn encapsulate(&self, epoch: u64) -> Result<(DataKey, Capsule), Error> {
 		let meta = Meta::new(self.id, epoch);
 		let m = self.data_key(&meta)?;
@@ -81,7 +107,8 @@ impl SecretKey {
 
 	/// Encrypt: `r = H2(d_A, meta)`, `R = r*G`, `C_A = M xor H3(meta, r*P_A)`,
 	/// `h = H4(C_A, meta, R)`, `s = r - h*d_A`. Deterministic: one capsule per meta.
-	pub fn encrypt(&self, m: &DataKey, meta: &Meta) -> Result<Capsule, Error> {
+	/// Safe only for `m = dek(d_A, meta)` (see [`Self::encapsulate`]).
+	pub(crate) fn encrypt(&self, m: &DataKey, meta: &Meta) -> Result<Capsule, Error> {
 		let r = Zeroizing::new(h2(&self.d, meta)?);
 		let big_r = ProjectivePoint::GENERATOR * *r;
 		let pad = Zeroizing::new(h3(meta, &(self.public.0 * *r))?);

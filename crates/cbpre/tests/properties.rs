@@ -26,7 +26,7 @@ proptest! {
 		let b = w.enroll(&id_b);
 		let meta = Meta::new(*a.id(), epoch);
 		let m = DataKey::from_bytes(m);
-		let capsule = a.encrypt(&m, &meta).unwrap();
+		let capsule = cbpre::hazmat::encrypt(&a, &m, &meta).unwrap();
 		prop_assert_eq!(a.decrypt1(&capsule).unwrap(), m.clone());
 		let rk = a.rekey(&meta, &w.public_of(&b)).unwrap();
 		let delivered = capsule.verify(a.public_key()).unwrap().re_encrypt(&rk, *b.id());
