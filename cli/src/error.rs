@@ -1,6 +1,7 @@
 //! The CLI's failures, each with its exit code.
 
-use sensorshare_chain_client::Error as ChainError;
+use sensorshare_chain_client::{Error as ChainError, MarketError};
+use sensorshare_market_client::Error as MarketClientError;
 use sensorshare_worker_client::ClientError;
 
 /// Why a command failed.
@@ -59,14 +60,45 @@ impl CliError {
 impl From<ChainError> for CliError {
 	fn from(e: ChainError) -> Self {
 		match &e {
-			ChainError::Refused { name, docs, .. } => CliError::Refused(match name.as_str() {
-				"InsufficientBalance" => {
+			ChainError::Market { error, docs } => CliError::Refused(match error {
+				MarketError::InsufficientBalance => {
 					"not enough balance to pay the price into escrow".to_string()
 				},
-				"UnknownSensor" => "unknown sensor: no sensor is registered under this id".into(),
-				_ => format!("the chain refused: {name}: {docs}"),
+				MarketError::UnknownSensor => {
+					"unknown sensor: no sensor is registered under this id".into()
+				},
+				other => format!("the chain refused: {other:?}: {docs}"),
 			}),
+			ChainError::Refused { pallet, name, docs } => {
+				CliError::Refused(format!("the chain refused: {pallet}::{name}: {docs}"))
+			},
 			_ => CliError::Chain(e),
+		}
+	}
+}
+
+impl From<MarketClientError> for CliError {
+	fn from(e: MarketClientError) -> Self {
+		match e {
+			MarketClientError::Chain(c) => c.into(),
+			MarketClientError::Worker(w) => w.into(),
+			MarketClientError::KeyFile(k) => CliError::KeyFile(k),
+			MarketClientError::Crypto(c) => c.into(),
+			MarketClientError::NotDelivered(id) => CliError::NotDelivered(id),
+			e @ MarketClientError::NotRegistered => {
+				CliError::NotFound(format!("{e} (`sensorshare identity register`)"))
+			},
+			e @ MarketClientError::UnknownSensor(_) => {
+				CliError::NotFound(format!("{e} (see `sensorshare sensors list`)"))
+			},
+			e @ (MarketClientError::UnknownAgreement(_) | MarketClientError::NoCaKey) => {
+				CliError::NotFound(e.to_string())
+			},
+			e @ (MarketClientError::WrongKey(_) | MarketClientError::DigestMismatch(_)) => {
+				CliError::Verification(e.to_string())
+			},
+			MarketClientError::Invalid(reason) => CliError::Invalid(reason),
+			e @ MarketClientError::Io { .. } => CliError::Io(e.to_string()),
 		}
 	}
 }

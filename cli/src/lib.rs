@@ -13,14 +13,14 @@ pub mod plot;
 
 pub use error::CliError;
 
-use cbpre::{CertRequest, CertResponse, Identity, KeyRequest, PublicKey};
+use cbpre::{CertRequest, Identity};
 use clap::{Parser, Subcommand};
 use sensorshare_chain_client::{
 	api, format_units, signer_from_uri, AgreementStatus, ChainClient, Keypair,
 };
+use sensorshare_market_client::{self as market, enrol};
 use sensorshare_protocol::keyfile;
-use sensorshare_worker_client::{DeliveryRef, WorkerClient};
-use std::{collections::HashMap, io::IsTerminal, path::PathBuf};
+use std::{io::IsTerminal, path::PathBuf};
 
 /// The SensorShare data user's and CA's tool.
 #[derive(Debug, Parser)]
@@ -29,7 +29,7 @@ pub struct Cli {
 	/// The node's WebSocket RPC.
 	#[arg(long, global = true, env = "SENSORSHARE_CHAIN", default_value = "ws://127.0.0.1:9944")]
 	pub chain_url: String,
-	/// The command.
+	/// What to do.
 	#[command(subcommand)]
 	pub command: Command,
 }
@@ -301,15 +301,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 		Command::Keys(KeysCommand::New { id, key, dev_ca }) => {
 			let id =
 				Identity::new(id.as_bytes()).map_err(|e| CliError::Invalid(format!("id: {e}")))?;
+			let mut rng = rand::rngs::OsRng;
 			if dev_ca {
-				let secret = cbpre::dev::enroll_with_rng(id.as_bytes(), &mut rand::rngs::OsRng)?;
-				keyfile::save_secret_key(&key, &secret, &cbpre::dev::ca().public_key())?;
+				enrol::with_dev_ca_with_rng(&id, &key, &mut rng)?;
 				println!("Key for {} written to {} (dev CA)", show_id(&id), key.display());
 			} else {
-				let request = KeyRequest::new_with_rng(id, &mut rand::rngs::OsRng);
-				keyfile::save_pending(&key.with_extension("pending"), &request)?;
+				let request = enrol::request_with_rng(id, &key, &mut rng)?;
 				let req_path = key.with_extension("request");
-				write(&req_path, hex::encode(request.message().to_bytes()).as_bytes())?;
+				write(&req_path, request.as_bytes())?;
 				println!(
 					"Request written to {}; send it to the CA (`sensorshare ca issue {}`), then run `sensorshare keys finish --key {} --response <file>`.",
 					req_path.display(),
@@ -319,20 +318,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 			}
 		},
 		Command::Keys(KeysCommand::Finish { key, response }) => {
-			let pending = key.with_extension("pending");
-			let request = keyfile::load_pending(&pending)?;
-			let resp = CertResponse::from_bytes(&unhex("response", &read(&response)?)?)
-				.map_err(|e| CliError::Invalid(format!("response: {e}")))?;
 			let chain = connect(&url).await?;
-			let ca = chain
-				.ca_key()
-				.await?
-				.ok_or_else(|| CliError::NotFound("the chain has no CA key".into()))?;
-			let secret = request.finish(&resp, &ca).map_err(|e| {
-				CliError::Verification(format!("the response does not match the chain's CA: {e}"))
-			})?;
-			keyfile::save_secret_key(&key, &secret, &ca)?;
-			let _ = std::fs::remove_file(&pending);
+			let secret = enrol::finish(&chain, &key, &read(&response)?).await?;
 			println!("Key for {} written to {}", show_id(secret.id()), key.display());
 		},
 		Command::Identity(IdentityCommand::Register { key, account }) => {
@@ -417,39 +404,25 @@ async fn request(
 	yes: bool,
 ) -> Result<(), CliError> {
 	let who = signer(account)?;
-	let (from, to) = (parse_time(from)?, parse_time(to)?);
-	if from > to {
+	let range = (parse_time(from)?, parse_time(to)?);
+	if range.0 > range.1 {
 		return Err(CliError::Invalid("--from comes after --to".into()));
 	}
+	let ids = sensors.iter().map(|name| sensor_id(name)).collect::<Result<Vec<_>, _>>()?;
 	let chain = connect(url).await?;
-	if chain.identity(&who.public_key().to_account_id()).await?.is_none() {
-		return Err(CliError::NotFound(
-			"this account has no identity on chain: run `sensorshare identity register` first"
-				.into(),
-		));
-	}
-	let mut found = Vec::new();
-	for name in sensors {
-		let id = sensor_id(name)?;
-		let s = chain.sensor(id.as_bytes()).await?.ok_or_else(|| {
-			CliError::NotFound(format!("unknown sensor {name:?} (see `sensorshare sensors list`)"))
-		})?;
-		found.push(s);
-	}
-	let epoch_secs = found[0].epoch_secs;
-	let (from_epoch, to_epoch) = (from / epoch_secs, to / epoch_secs);
-	let epochs = u128::from(to_epoch - from_epoch + 1);
-	let price: u128 = found.iter().map(|s| s.price_per_epoch.saturating_mul(epochs)).sum();
-	let fee_per_epoch = chain.provider(&found[0].provider).await?.map_or(0, |(_, fee)| fee);
-	let fee = fee_per_epoch.saturating_mul(epochs).saturating_mul(found.len() as u128);
-	let deposit = chain.agreement_deposit(found.len() as u64, to_epoch - from_epoch + 1)?;
+	let offer = market::quote(&chain, &who.public_key().to_account_id(), &ids, range).await?;
+	let q = &offer.quote;
 	println!(
-		"{} sensor(s) × {epochs} epoch(s) of {epoch_secs} s (epochs {from_epoch}..={to_epoch}): price {} + storage fee {} = {}, and a deposit of {} returned when the agreement closes",
-		found.len(),
-		format_units(price),
-		format_units(fee),
-		format_units(price + fee),
-		format_units(deposit)
+		"{} sensor(s) × {} epoch(s) of {} s (epochs {}..={}): price {} + storage fee {} = {}, and a deposit of {} returned when the agreement closes",
+		offer.sensors.len(),
+		offer.epochs(),
+		offer.epoch_secs,
+		offer.from_epoch,
+		offer.to_epoch,
+		format_units(q.price),
+		format_units(q.fee),
+		format_units(q.escrow),
+		format_units(q.deposit)
 	);
 	if !yes {
 		if !std::io::stdin().is_terminal() {
@@ -457,15 +430,16 @@ async fn request(
 				"not a terminal: pass --yes to pay without asking".into(),
 			));
 		}
-		eprint!("Pay {} into escrow? [y/N] ", format_units(price + fee));
+		eprint!("Pay {} into escrow? [y/N] ", format_units(q.escrow));
 		let mut line = String::new();
 		std::io::stdin().read_line(&mut line)?;
 		if !line.trim().eq_ignore_ascii_case("y") {
 			return Err(CliError::Declined);
 		}
 	}
-	let ids: Vec<Identity> = found.iter().map(|s| s.id).collect();
-	let (id, inc) = chain.request_data(&who, &ids, (from_epoch, to_epoch), price + fee).await?;
+	let (id, inc) = chain
+		.request_data(&who, &offer.sensor_ids(), (offer.from_epoch, offer.to_epoch), q.escrow)
+		.await?;
 	let deadline = chain.agreement(id).await?.map_or(0, |a| a.deadline);
 	println!("Agreement {id} requested in block {}; deadline block {deadline}", inc.block_number);
 	Ok(())
@@ -479,50 +453,27 @@ async fn fetch(
 ) -> Result<(), CliError> {
 	let secret = keyfile::load_secret_key(key)?;
 	let chain = connect(url).await?;
-	let a = chain
-		.agreement(id)
-		.await?
-		.ok_or_else(|| CliError::NotFound(format!("no open agreement {id}")))?;
-	let (Some((location, digest)), Some(through_epoch)) =
-		(a.delivery.clone(), a.last_delivered_epoch())
-	else {
-		return Err(CliError::NotDelivered(id));
-	};
-	if a.status != AgreementStatus::Delivered {
+	let a = market::agreement(&chain, id).await?;
+	if let (AgreementStatus::Accepted, Some(through_epoch)) = (a.status, a.last_delivered_epoch()) {
 		eprintln!(
 			"Agreement {id} is a subscription in progress: epochs {}..={through_epoch} of {}..={} delivered so far",
 			a.from_epoch, a.from_epoch, a.to_epoch
 		);
 	}
-	let me = chain.identity(&a.requester).await?;
-	if me.as_ref().map(|m| m.public_key) != Some(*secret.public_key()) {
-		return Err(CliError::Verification(format!(
-			"{} is not the key of agreement {id}'s requester",
-			key.display()
-		)));
-	}
-	let mut keys: HashMap<Identity, PublicKey> = HashMap::new();
-	for s in &a.sensors {
-		let sensor = chain
-			.sensor(s.as_bytes())
-			.await?
-			.ok_or_else(|| CliError::NotFound(format!("sensor {} is gone", show_id(s))))?;
-		keys.insert(sensor.id, sensor.public_key);
-	}
-	let base = location
-		.split("/v1/deliveries/")
-		.next()
-		.ok_or_else(|| CliError::Invalid(format!("delivery location {location:?}")))?;
 	let bar = indicatif::ProgressBar::new_spinner().with_message("downloading");
 	bar.set_style(
 		indicatif::ProgressStyle::with_template("{spinner} {msg} {bytes} ({bytes_per_sec})")
 			.unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
 	);
-	let worker = WorkerClient::new(base);
-	let delivery = DeliveryRef { agreement: id, through_epoch, digest };
-	let fetched =
-		worker.fetch(&delivery, &secret, &keys, &mut rand::rngs::OsRng, |n| bar.inc(n)).await?;
+	let fetched = market::fetch(&chain, &secret, id, |n| bar.inc(n)).await;
 	bar.finish_and_clear();
+	let fetched = fetched.map_err(|e| match e {
+		market::Error::WrongKey(_) => CliError::Verification(format!(
+			"{} is not the key of agreement {id}'s requester",
+			key.display()
+		)),
+		other => other.into(),
+	})?;
 	let rows = output::rows(&fetched.epochs)?;
 	eprintln!(
 		"Agreement {id}: {} segment(s), {} reading(s), every capsule verified and every record authenticated",

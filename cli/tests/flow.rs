@@ -5,13 +5,13 @@
 //! into the future, re-keyed by the agent and delivered by the worker epoch by epoch.
 
 use sensorshare_chain_client::{
-	dev_node::{free_port, workspace_binary, DevNode, KillOnDrop, WorkerProcess},
+	dev_node::{free_port, workspace_binary, DevNode, KillOnDrop, SensorRun, WorkerProcess},
 	AgreementStatus,
 };
 use std::{
 	path::{Path, PathBuf},
 	process::{Command, Output, Stdio},
-	time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+	time::{Duration, Instant},
 };
 
 const EPOCH_SECS: u64 = 2;
@@ -39,8 +39,14 @@ fn run(bin: &Path, args: &[&str]) -> Output {
 	out
 }
 
-fn now_secs() -> u64 {
-	SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+use sensorshare_service::clock::now_secs;
+
+/// `sensorshare fetch` of agreement `id` with key file `key` into `json`: the rows.
+fn fetch_rows(cli: &Path, url: &str, id: u64, key: &str, json: &Path) -> Vec<serde_json::Value> {
+	let id = id.to_string();
+	let out = json.to_str().expect("utf-8");
+	run(cli, &["--chain-url", url, "fetch", &id, "--key", key, "--out", out]);
+	serde_json::from_slice(&std::fs::read(json).expect("written")).expect("JSON rows")
 }
 
 /// The agreement number `sensorshare request` printed.
@@ -90,7 +96,7 @@ async fn a_user_fetches_exactly_the_readings_of_the_range_and_sensor_requested()
 
 	// Two sensors of Alice, registered with the dev CA and streaming every 100 ms.
 	let mut sensors = Vec::new();
-	for (tag, seed) in [("tag-1", "1"), ("tag-2", "2")] {
+	for (tag, seed) in [("tag-1", 1), ("tag-2", 2)] {
 		let key = d.join(format!("{tag}.key"));
 		let key_s = key.to_str().expect("utf-8 path");
 		run(
@@ -112,26 +118,16 @@ async fn a_user_fetches_exactly_the_readings_of_the_range_and_sensor_requested()
 				&EPOCH_SECS.to_string(),
 			],
 		);
-		let queue = d.join(format!("{tag}.queue"));
-		sensors.push(spawn(
-			&sensor_bin,
-			&[
-				"--chain-url",
-				&url,
-				"run",
-				"--key",
-				key_s,
-				"--cloud",
-				&cloud,
-				"--seed",
-				seed,
-				"--interval-ms",
-				"100",
-				"--queue-dir",
-				queue.to_str().expect("utf-8"),
-			],
-			&d.join(format!("{tag}.log")),
-		));
+		let run = SensorRun {
+			chain_url: url.clone(),
+			key: d.join(format!("{tag}.key")),
+			cloud: cloud.clone(),
+			interval_ms: 100,
+			queue_dir: d.join(format!("{tag}.queue")),
+			seed: Some(seed),
+			marker: None,
+		};
+		sensors.push(run.spawn(&d.join(format!("{tag}.log"))).expect("the sensor client starts"));
 	}
 	let keys: Vec<String> = ["tag-1", "tag-2"]
 		.iter()
@@ -202,21 +198,7 @@ async fn a_user_fetches_exactly_the_readings_of_the_range_and_sensor_requested()
 	}
 
 	let json = d.join("readings.json");
-	run(
-		&cli,
-		&[
-			"--chain-url",
-			&url,
-			"fetch",
-			&id.to_string(),
-			"--key",
-			bob,
-			"--out",
-			json.to_str().expect("utf-8"),
-		],
-	);
-	let rows: Vec<serde_json::Value> =
-		serde_json::from_slice(&std::fs::read(&json).expect("written")).expect("JSON rows");
+	let rows = fetch_rows(&cli, &url, id, bob, &json);
 	assert!(!rows.is_empty());
 	let mut timestamps: Vec<u64> = rows
 		.iter()
@@ -303,21 +285,7 @@ async fn a_user_fetches_exactly_the_readings_of_the_range_and_sensor_requested()
 	assert!(status.contains(&format!("{epochs}/{epochs}")), "{status}");
 
 	let json = d.join("subscription.json");
-	run(
-		&cli,
-		&[
-			"--chain-url",
-			&url,
-			"fetch",
-			&id.to_string(),
-			"--key",
-			bob,
-			"--out",
-			json.to_str().expect("utf-8"),
-		],
-	);
-	let rows: Vec<serde_json::Value> =
-		serde_json::from_slice(&std::fs::read(&json).expect("written")).expect("JSON rows");
+	let rows = fetch_rows(&cli, &url, id, bob, &json);
 	let stored = stored_timestamps(&store, "tag-2", first..=last);
 	let mut seen_epochs = std::collections::BTreeSet::new();
 	for r in &rows {

@@ -13,16 +13,17 @@ use cbpre::{dev, PublicKey};
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+use sensorshare_chain_client::Progress;
 use sensorshare_cloud_worker::{
 	config::StorageConfig,
-	deliver::{write_delivery, Job},
+	deliver::{write_delivery, Job, Requester},
 	store::Store,
 };
 use sensorshare_protocol::{header::RecordHeader, sha256};
 use std::time::{Duration, Instant};
 
 const SENSORS: usize = 4;
-const EPOCHS: u64 = 4;
+const EPOCHS: u32 = 4;
 const ROUNDS: usize = 7;
 
 struct Fixture {
@@ -46,7 +47,7 @@ async fn fixture(records_per_epoch: usize, reading_len: usize) -> Fixture {
 		let sensor =
 			dev::enroll_with_rng(format!("sensor-{s}").as_bytes(), &mut rng).expect("enrol");
 		let mut per_epoch = Vec::new();
-		for epoch in 0..EPOCHS {
+		for epoch in 0..u64::from(EPOCHS) {
 			let (m, capsule) = sensor.encapsulate(epoch).expect("encapsulate");
 			let id = sensor.id().as_bytes();
 			store.put_capsule(id, epoch, Bytes::from(capsule.to_bytes())).await.expect("put");
@@ -66,14 +67,14 @@ async fn fixture(records_per_epoch: usize, reading_len: usize) -> Fixture {
 		sensors.push((*sensor.id(), *sensor.public_key()));
 		rekeys.push(per_epoch);
 	}
+	// Every epoch re-keyed, none delivered: one delivery of them all.
+	let last = u64::from(EPOCHS) - 1;
+	let progress = Progress { from_epoch: 0, to_epoch: last, rekeyed: EPOCHS, delivered: 0 };
 	let job = Job {
 		agreement: 0,
-		requester_account: [0; 32],
-		requester: *bob.id(),
-		requester_key: bob_key,
-		from_epoch: 0,
-		through_epoch: EPOCHS - 1,
-		delivered_through: None,
+		requester: Requester { account: [0; 32], id: *bob.id(), key: bob_key },
+		progress,
+		previous_digest: None,
 		sensors,
 		rekeys,
 	};
@@ -83,8 +84,9 @@ async fn fixture(records_per_epoch: usize, reading_len: usize) -> Fixture {
 /// Reads every record object of the job and writes the same bytes, one object per
 /// sensor and epoch.
 async fn plain_copy(store: &Store, job: &Job, round: usize) {
+	let (first, last) = job.progress.undelivered().expect("epochs to deliver");
 	for (sensor, _) in &job.sensors {
-		for epoch in job.from_epoch..=job.through_epoch {
+		for epoch in first..=last {
 			let paths = store.record_paths(sensor.as_bytes(), epoch).await.expect("list");
 			let records: Vec<Bytes> = futures::stream::iter(paths)
 				.map(|p| async move { store.get(&p).await })

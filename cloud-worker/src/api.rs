@@ -1,17 +1,9 @@
-//! The HTTP API: sensors upload, requesters download, operators watch.
-//!
-//! | method | path | who |
-//! |---|---|---|
-//! | `PUT` | `/v1/sensors/{sensor}/epochs/{epoch}/capsule` | a sensor: its epoch's capsule |
-//! | `POST` | `/v1/sensors/{sensor}/epochs/{epoch}/records` | a sensor: a signed record |
-//! | `POST` | `/v1/deliveries/{id}/challenge` | a requester: a fresh challenge |
-//! | `POST` | `/v1/deliveries/{id}/token` | a requester: the signed challenge, for a token |
-//! | `GET` | `/v1/deliveries/{id}/manifests/{through}` | a requester, with its token: the manifest of the delivery through epoch `through` |
-//! | `GET` | `/v1/deliveries/{id}/segments/{name}` | a requester, with its token |
-//! | `GET` | `/health`, `/metrics` | operators |
+//! The HTTP API: sensors upload, requesters download, operators watch. The routes,
+//! who calls them and the URLs clients build for them are in
+//! [`sensorshare_protocol::routes`].
 //!
 //! Sensors are named by their identity in hex. Every refusal is a 4xx with a reason
-//! in plain text, and stores nothing.
+//! in plain text, and stores nothing; a layer logs each refusal with its request.
 //!
 //! The challenge and the manifest take `?wait=<seconds>` (at most
 //! [`MAX_WAIT_SECS`]): while the delivery is not written yet, the request waits for
@@ -22,10 +14,10 @@
 
 use crate::{
 	auth::Auth,
-	deliver::{manifest_path, read_access, segment_path},
+	deliver::read_access,
 	directory::{Directory, DirectoryError},
 	metrics::Metrics,
-	store::{Store, StoreError, Stored},
+	store::{manifest_path, segment_path, Store, StoreError, Stored},
 };
 use axum::{
 	body::Bytes,
@@ -38,10 +30,12 @@ use axum::{
 use cbpre::{Capsule, Identity, Meta, PublicKey};
 use sensorshare_protocol::{
 	auth::{Challenge, ChallengeAnswer, Token},
+	routes::{self, MAX_WAIT_SECS},
 	upload::UnverifiedRecordUpload,
 };
 use serde::Deserialize;
 use std::{
+	future::Future,
 	sync::Arc,
 	time::{Duration, Instant},
 };
@@ -50,8 +44,6 @@ use std::{
 const MAX_CAPSULE_BYTES: usize = 1024;
 /// The largest challenge answer.
 const MAX_ANSWER_BYTES: usize = 1024;
-/// The longest a request may wait for a delivery to be written.
-pub const MAX_WAIT_SECS: u64 = 60;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -105,7 +97,7 @@ impl Wait {
 		look: impl Fn() -> F,
 	) -> Result<Option<T>, ApiError>
 	where
-		F: std::future::Future<Output = Result<Option<T>, ApiError>>,
+		F: Future<Output = Result<Option<T>, ApiError>>,
 	{
 		let secs = self.wait.unwrap_or(0);
 		if secs > MAX_WAIT_SECS {
@@ -211,15 +203,24 @@ impl ApiError {
 	}
 }
 
+/// Why a request was refused, kept in the response's extensions for [`log_refusals`].
+#[derive(Clone)]
+struct Refusal {
+	/// The error's text, as in the body.
+	reason: String,
+	/// The error's source (debug-formatted), for a server error.
+	source: Option<String>,
+}
+
 impl IntoResponse for ApiError {
 	fn into_response(self) -> Response {
 		let status = self.status();
-		if status.is_server_error() {
-			tracing::error!(error = %self, source = ?std::error::Error::source(&self), "request failed");
-		} else {
-			tracing::debug!(error = %self, "request refused");
-		}
-		(status, format!("{self}\n")).into_response()
+		let source =
+			status.is_server_error().then(|| format!("{:?}", std::error::Error::source(&self)));
+		let refusal = Refusal { reason: self.to_string(), source };
+		let mut response = (status, format!("{}\n", refusal.reason)).into_response();
+		response.extensions_mut().insert(refusal);
+		response
 	}
 }
 
@@ -231,30 +232,37 @@ impl From<DirectoryError> for ApiError {
 
 /// The API's router.
 pub fn router(state: ApiState) -> Router {
-	let max_record = state.max_record_bytes;
+	let capsule_limit = DefaultBodyLimit::max(MAX_CAPSULE_BYTES);
+	let record_limit = DefaultBodyLimit::max(state.max_record_bytes);
 	Router::new()
-		.route(
-			"/v1/sensors/{sensor}/epochs/{epoch}/capsule",
-			put(put_capsule).layer(DefaultBodyLimit::max(MAX_CAPSULE_BYTES)),
-		)
-		.route(
-			"/v1/sensors/{sensor}/epochs/{epoch}/records",
-			post(post_record).layer(DefaultBodyLimit::max(max_record)),
-		)
-		.route(
-			"/v1/deliveries/{id}/challenge",
-			post(post_challenge).layer(DefaultBodyLimit::max(0)),
-		)
-		.route(
-			"/v1/deliveries/{id}/token",
-			post(post_token).layer(DefaultBodyLimit::max(MAX_ANSWER_BYTES)),
-		)
-		.route("/v1/deliveries/{id}/manifests/{through}", get(get_manifest))
-		.route("/v1/deliveries/{id}/segments/{name}", get(get_segment))
-		.route("/health", get(health))
-		.route("/metrics", get(metrics))
+		.route(routes::CAPSULE, put(upload::<CapsuleUpload>).layer(capsule_limit))
+		.route(routes::RECORDS, post(upload::<RecordUpload>).layer(record_limit))
+		.route(routes::CHALLENGE, post(post_challenge).layer(DefaultBodyLimit::max(0)))
+		.route(routes::TOKEN, post(post_token).layer(DefaultBodyLimit::max(MAX_ANSWER_BYTES)))
+		.route(routes::MANIFEST, get(get_manifest))
+		.route(routes::SEGMENT, get(get_segment))
+		.route(routes::HEALTH, get(health))
+		.route(routes::METRICS, get(metrics))
+		.layer(axum::middleware::from_fn(log_refusals))
 		.layer(axum::middleware::from_fn_with_state(state.clone(), time_requests))
 		.with_state(state)
+}
+
+/// Logs each refused request with the reason [`ApiError::into_response`] left in
+/// its extensions: server errors as errors, refusals at debug level.
+async fn log_refusals(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+	let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+	let response = next.run(request).await;
+	if let Some(refusal) = response.extensions().get::<Refusal>() {
+		let (status, error) = (response.status(), &refusal.reason);
+		match &refusal.source {
+			Some(source) => {
+				tracing::error!(%method, %path, %status, %error, %source, "request failed")
+			},
+			None => tracing::debug!(%method, %path, %status, %error, "request refused"),
+		}
+	}
+	response
 }
 
 async fn time_requests(
@@ -315,29 +323,71 @@ fn outcome(
 	}
 }
 
-async fn put_capsule(
-	State(state): State<ApiState>,
-	Path((sensor, epoch)): Path<(String, u64)>,
-	body: Bytes,
-) -> Result<StatusCode, ApiError> {
-	let check = async {
-		let id = sensor_id(&sensor)?;
-		let (key, _) = our_sensor(&state, &id).await?;
-		let capsule = Capsule::from_bytes(&body).map_err(ApiError::InvalidCapsule)?;
-		if capsule.meta() != &Meta::new(id, epoch) {
+/// What a sensor uploads: how it is checked and stored.
+trait Upload {
+	/// The kind, as the metrics count it.
+	const KIND: &'static str;
+
+	/// Checks the upload and stores it.
+	fn store(upload: Incoming<'_>) -> impl Future<Output = Result<Stored, ApiError>> + Send;
+}
+
+/// An upload of a sensor registered with this provider, to check and store.
+struct Incoming<'a> {
+	/// Where it goes.
+	store: &'a Store,
+	/// The sensor.
+	id: Identity,
+	/// Its key, as the chain has it.
+	key: PublicKey,
+	/// Its epoch length, in seconds.
+	epoch_secs: u64,
+	/// The epoch the upload is for.
+	epoch: u64,
+	/// What was uploaded.
+	body: &'a Bytes,
+}
+
+/// An epoch's capsule, `PUT` at [`routes::CAPSULE`].
+struct CapsuleUpload;
+/// A signed record, `POST`ed at [`routes::RECORDS`].
+struct RecordUpload;
+
+impl Upload for CapsuleUpload {
+	const KIND: &'static str = "capsule";
+
+	async fn store(up: Incoming<'_>) -> Result<Stored, ApiError> {
+		let capsule = Capsule::from_bytes(up.body).map_err(ApiError::InvalidCapsule)?;
+		if capsule.meta() != &Meta::new(up.id, up.epoch) {
 			return Err(ApiError::CapsuleMismatch);
 		}
-		capsule.verify(&key).map_err(ApiError::InvalidCapsule)?;
-		let stored = state.store.put_capsule(id.as_bytes(), epoch, body.clone()).await;
-		match stored {
+		capsule.verify(&up.key).map_err(ApiError::InvalidCapsule)?;
+		match up.store.put_capsule(up.id.as_bytes(), up.epoch, up.body.clone()).await {
 			Err(StoreError::CapsuleConflict) => Err(ApiError::CapsuleConflict),
 			other => Ok(other?),
 		}
-	};
-	outcome(&state, "capsule", body.len(), check.await)
+	}
 }
 
-async fn post_record(
+impl Upload for RecordUpload {
+	const KIND: &'static str = "record";
+
+	async fn store(up: Incoming<'_>) -> Result<Stored, ApiError> {
+		let record = UnverifiedRecordUpload::from_bytes(up.body)
+			.and_then(|u| u.verify(&up.key, &Meta::new(up.id, up.epoch)))
+			.map_err(ApiError::InvalidRecord)?;
+		if record.header().epoch(up.epoch_secs) != Some(up.epoch) {
+			return Err(ApiError::RecordOutsideEpoch(up.epoch));
+		}
+		let bytes = Bytes::copy_from_slice(record.record_bytes());
+		let (ts, digest) = (record.header().timestamp_ms, record.digest());
+		Ok(up.store.put_record(up.id.as_bytes(), up.epoch, ts, &digest, bytes).await?)
+	}
+}
+
+/// An upload by a sensor, stored if the sensor is registered with this provider and
+/// the upload checks out; the outcome is counted.
+async fn upload<U: Upload>(
 	State(state): State<ApiState>,
 	Path((sensor, epoch)): Path<(String, u64)>,
 	body: Bytes,
@@ -345,17 +395,9 @@ async fn post_record(
 	let check = async {
 		let id = sensor_id(&sensor)?;
 		let (key, epoch_secs) = our_sensor(&state, &id).await?;
-		let record = UnverifiedRecordUpload::from_bytes(&body)
-			.and_then(|u| u.verify(&key, &Meta::new(id, epoch)))
-			.map_err(ApiError::InvalidRecord)?;
-		if record.header().epoch(epoch_secs) != Some(epoch) {
-			return Err(ApiError::RecordOutsideEpoch(epoch));
-		}
-		let bytes = Bytes::copy_from_slice(record.record_bytes());
-		let ts = record.header().timestamp_ms;
-		Ok(state.store.put_record(id.as_bytes(), epoch, ts, &record.digest(), bytes).await?)
+		U::store(Incoming { store: &state.store, id, key, epoch_secs, epoch, body: &body }).await
 	};
-	outcome(&state, "record", body.len(), check.await)
+	outcome(&state, U::KIND, body.len(), check.await)
 }
 
 async fn post_challenge(

@@ -1,46 +1,87 @@
-//! Building a delivery: re-encrypt each capsule of an agreement for its requester and
-//! write it with the epoch's records, then the manifest whose digest goes on chain.
+//! Delivering an agreement: re-encrypt each capsule of the agreement for its
+//! requester and write it with the epoch's records, then the manifest whose digest
+//! goes on chain ([`write_delivery`]); then submit `deliver` ([`Deliverer`]).
 //!
 //! A subscription is delivered in steps, as its epochs are re-keyed. Each step's
 //! manifest lists every segment delivered so far: those of the previous manifest,
-//! which are never rewritten (the previous digest on chain still vouches for them),
-//! and the new epochs' segments.
+//! which are never rewritten (the previous digest on chain still vouches for them, and
+//! the previous manifest is checked against it before it is extended), and the new
+//! epochs' segments.
+//!
+//! Its part in [exactly once](crate#exactly-once): the manifest is written last, and a
+//! delivery found written in the store is reused as it is; and before submitting, the
+//! agreement's state on chain is checked again. So a restart never puts a second,
+//! different digest on chain.
 
-use crate::store::{delivery_prefix, Store, StoreError};
+use crate::{
+	api::Published,
+	metrics::Metrics,
+	store::{
+		access_path, delivery_prefix, manifest_path, segment_name, segment_path, Store, StoreError,
+	},
+};
 use bytes::Bytes;
 use cbpre::{Capsule, Identity, PublicKey, ReKey};
 use futures::{StreamExt, TryStreamExt};
-use object_store::path::Path;
+use sensorshare_chain_client::{
+	AccountId32, AgreementStatus, ChainClient, Error as ChainError, Keypair, MarketError, Progress,
+};
 use sensorshare_protocol::{
 	delivery::{encode_segment, Manifest, SegmentEntry, MANIFEST_VERSION},
+	routes::Location,
 	sha256,
 };
 use serde::{Deserialize, Serialize};
+use std::{
+	sync::Arc,
+	time::{Duration, Instant},
+};
+use tokio::sync::watch;
 
 /// How many records are read from the store at once.
 const READ_CONCURRENCY: usize = 32;
+
+/// Who a delivery is for: the agreement's requester, as the chain registers it.
+#[derive(Debug, Clone, Copy)]
+pub struct Requester {
+	/// Its account (32 bytes), for the access list.
+	pub account: [u8; 32],
+	/// Its identity: capsules are re-encrypted for it.
+	pub id: Identity,
+	/// Its public key, which download challenges are checked against.
+	pub key: PublicKey,
+}
+
+impl Requester {
+	/// The access list of its deliveries.
+	fn access(&self) -> Access {
+		Access {
+			account: hex::encode(self.account),
+			id: hex::encode(self.id.as_bytes()),
+			public_key: hex::encode(self.key.to_bytes()),
+		}
+	}
+}
 
 /// One accepted agreement, with all the chain says about it.
 #[derive(Debug, Clone)]
 pub struct Job {
 	/// The agreement.
 	pub agreement: u64,
-	/// The requester's account (32 bytes), for the access list.
-	pub requester_account: [u8; 32],
-	/// The requester's identity: capsules are re-encrypted for it.
-	pub requester: Identity,
-	/// The requester's public key, which download challenges are checked against.
-	pub requester_key: PublicKey,
-	/// The agreement's first epoch.
-	pub from_epoch: u64,
-	/// The last epoch this delivery covers (inclusive).
-	pub through_epoch: u64,
-	/// The last epoch of the previous delivery on chain, if there is one.
-	pub delivered_through: Option<u64>,
+	/// Its requester.
+	pub requester: Requester,
+	/// How far it has come on chain. The delivery covers its epochs from the first
+	/// through the last re-keyed: those of the previous delivery (through the last
+	/// delivered), and those re-keyed and not yet delivered
+	/// ([`Progress::undelivered`]), of which there must be some.
+	pub progress: Progress,
+	/// The digest on chain of the previous delivery's manifest, if there is one: the
+	/// stored manifest is checked against it before it is extended.
+	pub previous_digest: Option<[u8; 32]>,
 	/// The agreement's sensors and their public keys, in the agreement's order.
 	pub sensors: Vec<(Identity, PublicKey)>,
-	/// For each sensor, one re-key per epoch from `from_epoch`, at least up to
-	/// `through_epoch`.
+	/// For each sensor, one re-key per epoch from the first, at least through the last
+	/// re-keyed.
 	pub rekeys: Vec<Vec<ReKey>>,
 }
 
@@ -92,32 +133,21 @@ pub enum DeliveryError {
 		/// Why.
 		source: cbpre::Error,
 	},
-	/// A stored manifest cannot be read back.
-	#[error("stored manifest of agreement {0} is unreadable")]
+	/// A stored manifest cannot be read back, or the previous one, to be extended, is
+	/// not the one whose digest is on chain.
+	#[error("stored manifest of agreement {0} is unreadable or not the one on chain")]
 	BadManifest(u64),
-}
-
-/// The path in the store of the manifest of the delivery through `through_epoch`.
-pub fn manifest_path(agreement: u64, through_epoch: u64) -> Path {
-	Path::from(format!("{}/manifests/{through_epoch:020}.json", delivery_prefix(agreement)))
-}
-
-/// The access list's path in the store.
-pub fn access_path(agreement: u64) -> Path {
-	Path::from(format!("{}/access.json", delivery_prefix(agreement)))
-}
-
-/// A segment's path in the store.
-pub fn segment_path(agreement: u64, name: &str) -> Path {
-	Path::from(format!("{}/segments/{name}", delivery_prefix(agreement)))
 }
 
 /// Writes the delivery of `job`, or finds it written: the manifest is written last,
 /// so a manifest in the store means a complete delivery, and its digest is the one
 /// to put on chain (a restarted worker never puts a second digest on chain).
 pub async fn write_delivery(store: &Store, job: &Job) -> Result<Written, DeliveryError> {
+	let shape = || DeliveryError::ReKeyShape(job.agreement);
+	let through_epoch = job.progress.last_rekeyed_epoch().ok_or_else(shape)?;
 	let prefix = delivery_prefix(job.agreement);
-	if let Some((manifest, bytes)) = read_manifest(store, job.agreement, job.through_epoch).await? {
+	let found = read_manifest(store, job.agreement, through_epoch, None).await?;
+	if let Some((manifest, bytes)) = found {
 		return Ok(Written {
 			digest: sha256(&bytes),
 			prefix,
@@ -127,34 +157,28 @@ pub async fn write_delivery(store: &Store, job: &Job) -> Result<Written, Deliver
 			reencrypt: Default::default(),
 		});
 	}
-	let epochs = job.through_epoch.checked_sub(job.from_epoch).map(|d| d.saturating_add(1));
+	let rekeyed = u64::from(job.progress.rekeyed);
 	let shape_ok = job.rekeys.len() == job.sensors.len()
-		&& job.rekeys.iter().all(|r| epochs.is_some_and(|e| r.len() as u64 >= e))
-		&& job.delivered_through.is_none_or(|d| d < job.through_epoch);
-	if !shape_ok {
-		return Err(DeliveryError::ReKeyShape(job.agreement));
-	}
+		&& job.rekeys.iter().all(|r| r.len() as u64 >= rekeyed);
+	let (first_new, _) = job.progress.undelivered().filter(|_| shape_ok).ok_or_else(shape)?;
 
-	let access = Access {
-		account: hex::encode(job.requester_account),
-		id: hex::encode(job.requester.as_bytes()),
-		public_key: hex::encode(job.requester_key.to_bytes()),
-	};
-	let access = serde_json::to_vec(&access).unwrap_or_default();
+	let access = serde_json::to_vec(&job.requester.access()).unwrap_or_default();
 	store.put(&access_path(job.agreement), Bytes::from(access)).await?;
 
 	// The segments the previous delivery vouched for stay as they are.
-	let previous = match job.delivered_through {
-		Some(prev) => read_manifest(store, job.agreement, prev).await?.map(|(m, _)| (prev, m)),
+	let previous = match job.progress.last_delivered_epoch() {
+		Some(prev) => {
+			read_manifest(store, job.agreement, prev, job.previous_digest.as_ref()).await?
+		},
 		None => None,
 	};
 	let (first_new, mut segments) = match previous {
-		Some((prev, m)) => (prev.saturating_add(1), m.segments),
-		None => (job.from_epoch, Vec::new()),
+		Some((m, _)) => (first_new, m.segments),
+		None => (job.progress.from_epoch, Vec::new()),
 	};
 	let mut tally = Tally::default();
 	for ((sensor, sensor_key), rekeys) in job.sensors.iter().zip(&job.rekeys) {
-		for (epoch, rk) in (job.from_epoch..=job.through_epoch).zip(rekeys) {
+		for (epoch, rk) in (job.progress.from_epoch..=through_epoch).zip(rekeys) {
 			if epoch < first_new {
 				continue;
 			}
@@ -172,14 +196,14 @@ pub async fn write_delivery(store: &Store, job: &Job) -> Result<Written, Deliver
 	let manifest = Manifest {
 		version: MANIFEST_VERSION,
 		agreement: job.agreement,
-		requester: hex::encode(job.requester.as_bytes()),
-		from_epoch: job.from_epoch,
-		to_epoch: job.through_epoch,
+		requester: hex::encode(job.requester.id.as_bytes()),
+		from_epoch: job.progress.from_epoch,
+		to_epoch: through_epoch,
 		segments,
 	};
 	let bytes = manifest.to_bytes();
 	let digest = sha256(&bytes);
-	store.put(&manifest_path(job.agreement, job.through_epoch), Bytes::from(bytes)).await?;
+	store.put(&manifest_path(job.agreement, through_epoch), Bytes::from(bytes)).await?;
 	Ok(Written {
 		digest,
 		prefix,
@@ -197,17 +221,23 @@ struct Tally {
 	reencrypt: std::time::Duration,
 }
 
-/// The stored manifest of the delivery through `through_epoch`, and its bytes.
+/// The stored manifest of the delivery through `through_epoch`, and its bytes. Its
+/// bytes are checked against `digest` (from the chain) if one is given; its version
+/// is checked in any case.
 async fn read_manifest(
 	store: &Store,
 	agreement: u64,
 	through_epoch: u64,
+	digest: Option<&[u8; 32]>,
 ) -> Result<Option<(Manifest, Bytes)>, DeliveryError> {
 	let Some(bytes) = store.get_opt(&manifest_path(agreement, through_epoch)).await? else {
 		return Ok(None);
 	};
-	let manifest =
-		serde_json::from_slice(&bytes).map_err(|_| DeliveryError::BadManifest(agreement))?;
+	let manifest = match digest {
+		Some(digest) => Manifest::from_bytes_checked(&bytes, digest),
+		None => Manifest::from_bytes_unchecked(&bytes),
+	}
+	.map_err(|_| DeliveryError::BadManifest(agreement))?;
 	Ok(Some((manifest, bytes)))
 }
 
@@ -227,9 +257,9 @@ async fn write_segment(
 		return Ok(None);
 	};
 	let bad = |source| DeliveryError::BadCapsule { sensor: sensor_hex.clone(), epoch, source };
-	let started = std::time::Instant::now();
+	let started = Instant::now();
 	let capsule = Capsule::from_bytes(&capsule).map_err(bad)?.verify(sensor_key).map_err(bad)?;
-	let re_encrypted = capsule.re_encrypt(rk, job.requester);
+	let re_encrypted = capsule.re_encrypt(rk, job.requester.id);
 	tally.reencrypt += started.elapsed();
 
 	let paths = store.record_paths(sensor.as_bytes(), epoch).await?;
@@ -241,7 +271,7 @@ async fn write_segment(
 	tally.record_bytes += records.iter().map(|r| r.len() as u64).sum::<u64>();
 
 	let bytes = encode_segment(&re_encrypted, records.iter().map(|r| r.as_ref()));
-	let name = format!("{sensor_hex}-{epoch:020}");
+	let name = segment_name(sensor.as_bytes(), epoch);
 	let entry = SegmentEntry {
 		sensor: sensor_hex,
 		epoch,
@@ -261,5 +291,199 @@ pub async fn read_access(store: &Store, agreement: u64) -> Result<Option<Access>
 		Some(b) => {
 			serde_json::from_slice(&b).map(Some).map_err(|_| StoreError::CorruptAccess(agreement))
 		},
+	}
+}
+
+/// Why one delivery failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+	/// The chain failed or refused.
+	#[error(transparent)]
+	Chain(#[from] ChainError),
+	/// The delivery could not be written.
+	#[error(transparent)]
+	Delivery(#[from] DeliveryError),
+	/// The chain's state does not allow a delivery.
+	#[error("agreement {0}: {1}")]
+	Inconsistent(u64, String),
+}
+
+impl JobError {
+	fn is_transient(&self) -> bool {
+		match self {
+			JobError::Chain(e) => e.is_transient(),
+			JobError::Delivery(DeliveryError::Store(_)) => true,
+			_ => false,
+		}
+	}
+}
+
+/// The wait before the first retry of a delivery that failed transiently.
+const FIRST_RETRY_DELAY: Duration = Duration::from_millis(200);
+/// The longest wait between two attempts at a delivery.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
+
+/// How a delivery task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+	/// Put on chain.
+	Delivered,
+	/// Nothing to deliver (not ours, not accepted, delivered already, or lapsed).
+	NothingToDo,
+	/// A failure that retrying does not fix (logged and counted).
+	Failed,
+	/// Stopped by the shutdown before it was done: to be done after a restart.
+	Stopped,
+}
+
+/// What a delivery task needs.
+#[derive(Clone)]
+pub struct Deliverer {
+	/// The chain.
+	pub chain: ChainClient,
+	/// The provider's account key, which signs `deliver`.
+	pub signer: Arc<Keypair>,
+	/// The provider's account.
+	pub provider: AccountId32,
+	/// The store.
+	pub store: Store,
+	/// The URL requesters download from.
+	pub public_url: String,
+	/// Metrics.
+	pub metrics: Metrics,
+	/// Deliveries in progress at once.
+	pub max_concurrent: usize,
+	/// Wakes the downloads waiting for a delivery.
+	pub published: Published,
+}
+
+impl Deliverer {
+	/// Delivers what agreement `id` has re-keyed and not yet delivered, if it is ours,
+	/// retrying a failure that can pass (the store or the chain unavailable) with
+	/// capped backoff for as long as the agreement can still be delivered: until it
+	/// is delivered, lapses at its deadline, or `shutdown` turns true.
+	pub async fn deliver_until_done(
+		&self,
+		id: u64,
+		mut shutdown: watch::Receiver<bool>,
+	) -> Outcome {
+		let started = Instant::now();
+		let mut delay = FIRST_RETRY_DELAY;
+		for attempt in 1u64.. {
+			let result = tokio::select! {
+				_ = shutdown.wait_for(|stop| *stop) => return Outcome::Stopped,
+				result = self.deliver(id) => result,
+			};
+			match result {
+				Ok(true) => {
+					self.metrics.deliveries.inc();
+					self.metrics.delivery_seconds.observe(started.elapsed().as_secs_f64());
+					return Outcome::Delivered;
+				},
+				Ok(false) => return Outcome::NothingToDo,
+				Err(e) if e.is_transient() => {
+					self.metrics.delivery_retries.inc();
+					tracing::warn!(agreement = id, attempt, retry_in = ?delay, error = %e, "delivery failed; retrying");
+					tokio::select! {
+						_ = shutdown.wait_for(|stop| *stop) => return Outcome::Stopped,
+						_ = tokio::time::sleep(delay) => {},
+					}
+					delay = (delay * 2).min(MAX_RETRY_DELAY);
+				},
+				Err(e) => {
+					self.metrics.delivery_failures.inc();
+					tracing::error!(agreement = id, error = %e, "delivery failed for good");
+					return Outcome::Failed;
+				},
+			}
+		}
+		Outcome::Failed
+	}
+
+	/// Delivers the epochs of agreement `id` that are re-keyed and not yet delivered:
+	/// true if this call put a delivery on chain, false if there was nothing to do
+	/// (not ours, not accepted, nothing new re-keyed).
+	pub async fn deliver(&self, id: u64) -> Result<bool, JobError> {
+		let Some(agreement) = self.chain.agreement(id).await? else { return Ok(false) };
+		if agreement.provider != self.provider || agreement.status != AgreementStatus::Accepted {
+			return Ok(false);
+		}
+		let progress = agreement.progress();
+		let Some((_, through_epoch)) = progress.undelivered() else { return Ok(false) };
+		let delivered_through = progress.last_delivered_epoch();
+		let requester = self.chain.identity(&agreement.requester).await?.ok_or_else(|| {
+			JobError::Inconsistent(id, "the requester has no identity on chain".into())
+		})?;
+		let rekeys = self
+			.chain
+			.rekeys(id)
+			.await?
+			.ok_or_else(|| JobError::Inconsistent(id, "accepted without re-keys".into()))?;
+		let mut sensors = Vec::with_capacity(agreement.sensors.len());
+		for s in &agreement.sensors {
+			let sensor = self.chain.sensor(s.as_bytes()).await?.ok_or_else(|| {
+				JobError::Inconsistent(id, format!("sensor {} is gone", hex::encode(s.as_bytes())))
+			})?;
+			sensors.push((sensor.id, sensor.public_key));
+		}
+		let job = Job {
+			agreement: id,
+			requester: Requester {
+				account: requester.account.0,
+				id: requester.id,
+				key: requester.public_key,
+			},
+			progress,
+			previous_digest: agreement.delivery.as_ref().map(|(_, digest)| *digest),
+			sensors,
+			rekeys,
+		};
+		let started = Instant::now();
+		let written = write_delivery(&self.store, &job).await?;
+		self.metrics.write_seconds.observe(started.elapsed().as_secs_f64());
+		self.metrics.reencrypt_seconds.inc_by(written.reencrypt.as_secs_f64());
+		self.metrics.delivered_bytes.inc_by(written.record_bytes);
+		self.published.notify();
+
+		// The chain may have moved on while the delivery was written.
+		match self.chain.agreement(id).await? {
+			Some(a)
+				if a.status == AgreementStatus::Accepted
+					&& a.last_delivered_epoch() == delivered_through => {},
+			other => {
+				tracing::info!(
+					agreement = id,
+					status = ?other.map(|a| (a.status, a.last_delivered_epoch())),
+					"the agreement moved on while its delivery was written; not submitting"
+				);
+				return Ok(false);
+			},
+		}
+		let location = Location::new(&self.public_url, id, through_epoch).to_url();
+		match self.chain.deliver(&self.signer, id, through_epoch, &location, written.digest).await {
+			Ok(included) => {
+				tracing::info!(
+					agreement = id,
+					through_epoch,
+					block = included.block_number,
+					segments = written.segments,
+					bytes = written.record_bytes,
+					resumed = written.resumed,
+					"delivered"
+				);
+				Ok(true)
+			},
+			// Delivered by an earlier submission of ours that was still in flight.
+			Err(e)
+				if matches!(
+					e.market_error(),
+					Some(MarketError::AgreementNotAccepted | MarketError::EpochDeliveredAlready)
+				) =>
+			{
+				tracing::info!(agreement = id, error = %e, "delivered already");
+				Ok(false)
+			},
+			Err(e) => Err(e.into()),
+		}
 	}
 }

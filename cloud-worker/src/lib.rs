@@ -6,6 +6,18 @@
 //! provider account it re-encrypts the agreement's capsules with the on-chain re-keys,
 //! writes the delivery, and submits `deliver` with the manifest's digest. Requesters
 //! prove their identity with a signed challenge to download.
+//!
+//! # Exactly once
+//!
+//! Each step of an agreement is delivered exactly once, across crashes and restarts.
+//! That rests on three things. The [cursor](cursor) (the last finalized block whose
+//! deliveries are all done) is kept on disk and only moves past a block once its
+//! deliveries are finalized. On start, the [listener](listener) scans the open
+//! agreements on chain, so an acceptance whose block is behind the cursor but whose
+//! delivery was cut short is not lost. And before submitting, the
+//! [delivery](deliver) checks the agreement's state on chain, and reuses a delivery
+//! found written in the store as it is, so a restart never puts a second, different
+//! digest on chain.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -13,6 +25,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod cursor;
 pub mod deliver;
 pub mod directory;
 pub mod listener;
@@ -98,7 +111,7 @@ pub async fn run(
 			})
 			.await
 	});
-	let deliverer = listener::Deliverer {
+	let deliverer = deliver::Deliverer {
 		chain,
 		signer,
 		provider,
@@ -108,7 +121,7 @@ pub async fn run(
 		max_concurrent: config.limits.max_concurrent_deliveries,
 		published,
 	};
-	let cursor = listener::Cursor::new(&config.state_dir);
+	let cursor = cursor::Cursor::new(&config.state_dir);
 	let mut follow = tokio::spawn(listener::run(deliverer, cursor, stop_rx));
 
 	// Stop on the signal, or when the listener fails.

@@ -3,32 +3,27 @@
 //! subscription again each time the owner adds re-keys, each delivery covering every
 //! epoch re-keyed so far.
 //!
-//! Exactly once rests on three things. The cursor (the last finalized block whose
-//! deliveries are all done) is kept on disk and only moves past a block once its
-//! deliveries are finalized. On start, the open agreements on chain are scanned, so
-//! an acceptance whose block is behind the cursor but whose delivery was cut short is
-//! not lost. And before submitting, the agreement's state on chain is checked, and a
-//! delivery found written in the store is reused as it is, so a restart never puts a
-//! second, different digest on chain.
+//! Its part in [exactly once](crate#exactly-once): it keeps the [`Cursor`] behind the
+//! first block with a delivery still running, and on start it delivers the open
+//! agreements that have epochs re-keyed and not delivered, wherever their blocks lie.
 
 use crate::{
-	deliver::{write_delivery, DeliveryError, Job},
-	metrics::Metrics,
-	store::Store,
+	cursor::{Cursor, CursorError},
+	deliver::{Deliverer, Outcome},
 };
-use sensorshare_chain_client::{
-	AccountId32, AgreementStatus, ChainClient, Error as ChainError, Follower, Keypair, MarketEvent,
-};
+use sensorshare_chain_client::{AgreementStatus, Error as ChainError, Follower, MarketEvent};
 use std::{
 	collections::{BTreeMap, HashMap, HashSet},
-	path::PathBuf,
 	sync::Arc,
-	time::{Duration, Instant},
+	time::Duration,
 };
-use tokio::{sync::Semaphore, task::JoinSet};
+use tokio::{
+	sync::{watch, Semaphore},
+	task::{self, JoinSet},
+};
 
-/// Attempts at a delivery that fails for a transient reason.
-const ATTEMPTS: u32 = 5;
+/// The wait before a delivery whose task panicked runs again.
+const PANIC_RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// Why the listener stopped.
 #[derive(Debug, thiserror::Error)]
@@ -37,223 +32,8 @@ pub enum ListenerError {
 	#[error("chain: {0}")]
 	Chain(#[from] ChainError),
 	/// The cursor file could not be read or written.
-	#[error("cursor {path}: {source}")]
-	Cursor {
-		/// The file.
-		path: PathBuf,
-		/// Why.
-		source: std::io::Error,
-	},
-}
-
-/// Why one delivery failed.
-#[derive(Debug, thiserror::Error)]
-pub enum JobError {
-	/// The chain failed or refused.
 	#[error(transparent)]
-	Chain(#[from] ChainError),
-	/// The delivery could not be written.
-	#[error(transparent)]
-	Delivery(#[from] DeliveryError),
-	/// The chain's state does not allow a delivery.
-	#[error("agreement {0}: {1}")]
-	Inconsistent(u64, String),
-}
-
-impl JobError {
-	fn is_transient(&self) -> bool {
-		match self {
-			JobError::Chain(e) => e.is_transient(),
-			JobError::Delivery(DeliveryError::Store(_)) => true,
-			_ => false,
-		}
-	}
-}
-
-/// The persistent cursor: the last finalized block fully handled.
-pub struct Cursor {
-	path: PathBuf,
-}
-
-impl Cursor {
-	/// The cursor kept in `state_dir`.
-	pub fn new(state_dir: &std::path::Path) -> Self {
-		Cursor { path: state_dir.join("cursor") }
-	}
-
-	fn err(&self, source: std::io::Error) -> ListenerError {
-		ListenerError::Cursor { path: self.path.clone(), source }
-	}
-
-	/// The last block handled, if any.
-	pub fn load(&self) -> Result<Option<u32>, ListenerError> {
-		match std::fs::read_to_string(&self.path) {
-			Ok(s) => s
-				.trim()
-				.parse()
-				.map(Some)
-				.map_err(|e| self.err(std::io::Error::new(std::io::ErrorKind::InvalidData, e))),
-			Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-			Err(e) => Err(self.err(e)),
-		}
-	}
-
-	/// Records `block` as handled, atomically (write, sync, rename).
-	pub fn store(&self, block: u32) -> Result<(), ListenerError> {
-		use std::io::Write;
-		let tmp = self.path.with_extension("tmp");
-		let write = || -> std::io::Result<()> {
-			if let Some(dir) = self.path.parent() {
-				std::fs::create_dir_all(dir)?;
-			}
-			let mut f = std::fs::File::create(&tmp)?;
-			writeln!(f, "{block}")?;
-			f.sync_all()?;
-			std::fs::rename(&tmp, &self.path)
-		};
-		write().map_err(|e| self.err(e))
-	}
-}
-
-/// What a delivery task needs.
-#[derive(Clone)]
-pub struct Deliverer {
-	/// The chain.
-	pub chain: ChainClient,
-	/// The provider's account key, which signs `deliver`.
-	pub signer: Arc<Keypair>,
-	/// The provider's account.
-	pub provider: AccountId32,
-	/// The store.
-	pub store: Store,
-	/// The URL requesters download from.
-	pub public_url: String,
-	/// Metrics.
-	pub metrics: Metrics,
-	/// Deliveries in progress at once.
-	pub max_concurrent: usize,
-	/// Wakes the downloads waiting for a delivery.
-	pub published: crate::api::Published,
-}
-
-impl Deliverer {
-	/// Delivers what agreement `id` has re-keyed and not yet delivered, if it is ours,
-	/// retrying transient failures.
-	async fn deliver_with_retries(&self, id: u64) {
-		let started = Instant::now();
-		let mut delay = Duration::from_millis(200);
-		for attempt in 1..=ATTEMPTS {
-			match self.deliver(id).await {
-				Ok(true) => {
-					self.metrics.deliveries.inc();
-					self.metrics.delivery_seconds.observe(started.elapsed().as_secs_f64());
-					return;
-				},
-				Ok(false) => return,
-				Err(e) if e.is_transient() && attempt < ATTEMPTS => {
-					tracing::warn!(agreement = id, attempt, error = %e, "delivery failed; retrying");
-					tokio::time::sleep(delay).await;
-					delay *= 2;
-				},
-				Err(e) => {
-					tracing::error!(agreement = id, error = %e, "delivery failed");
-					return;
-				},
-			}
-		}
-	}
-
-	/// Delivers the epochs of agreement `id` that are re-keyed and not yet delivered:
-	/// true if this call put a delivery on chain, false if there was nothing to do
-	/// (not ours, not accepted, nothing new re-keyed).
-	pub async fn deliver(&self, id: u64) -> Result<bool, JobError> {
-		let Some(agreement) = self.chain.agreement(id).await? else { return Ok(false) };
-		if agreement.provider != self.provider || agreement.status != AgreementStatus::Accepted {
-			return Ok(false);
-		}
-		let delivered_through = agreement.last_delivered_epoch();
-		let Some(through_epoch) =
-			agreement.last_rekeyed_epoch().filter(|t| delivered_through.is_none_or(|d| d < *t))
-		else {
-			return Ok(false);
-		};
-		let requester = self.chain.identity(&agreement.requester).await?.ok_or_else(|| {
-			JobError::Inconsistent(id, "the requester has no identity on chain".into())
-		})?;
-		let rekeys = self
-			.chain
-			.rekeys(id)
-			.await?
-			.ok_or_else(|| JobError::Inconsistent(id, "accepted without re-keys".into()))?;
-		let mut sensors = Vec::with_capacity(agreement.sensors.len());
-		for s in &agreement.sensors {
-			let sensor = self.chain.sensor(s.as_bytes()).await?.ok_or_else(|| {
-				JobError::Inconsistent(id, format!("sensor {} is gone", hex::encode(s.as_bytes())))
-			})?;
-			sensors.push((sensor.id, sensor.public_key));
-		}
-		let job = Job {
-			agreement: id,
-			requester_account: requester.account.0,
-			requester: requester.id,
-			requester_key: requester.public_key,
-			from_epoch: agreement.from_epoch,
-			through_epoch,
-			delivered_through,
-			sensors,
-			rekeys,
-		};
-		let started = Instant::now();
-		let written = write_delivery(&self.store, &job).await?;
-		self.metrics.write_seconds.observe(started.elapsed().as_secs_f64());
-		self.metrics.reencrypt_seconds.inc_by(written.reencrypt.as_secs_f64());
-		self.metrics.delivered_bytes.inc_by(written.record_bytes);
-		self.published.notify();
-
-		// The chain may have moved on while the delivery was written.
-		match self.chain.agreement(id).await? {
-			Some(a)
-				if a.status == AgreementStatus::Accepted
-					&& a.last_delivered_epoch() == delivered_through => {},
-			other => {
-				tracing::info!(
-					agreement = id,
-					status = ?other.map(|a| (a.status, a.last_delivered_epoch())),
-					"the agreement moved on while its delivery was written; not submitting"
-				);
-				return Ok(false);
-			},
-		}
-		let location = format!(
-			"{}/v1/deliveries/{id}/manifests/{through_epoch}",
-			self.public_url.trim_end_matches('/')
-		);
-		match self.chain.deliver(&self.signer, id, through_epoch, &location, written.digest).await {
-			Ok(included) => {
-				tracing::info!(
-					agreement = id,
-					through_epoch,
-					block = included.block_number,
-					segments = written.segments,
-					bytes = written.record_bytes,
-					resumed = written.resumed,
-					"delivered"
-				);
-				Ok(true)
-			},
-			// Delivered by an earlier submission of ours that was still in flight.
-			Err(e)
-				if matches!(
-					e.refusal(),
-					Some("AgreementNotAccepted" | "EpochDeliveredAlready")
-				) =>
-			{
-				tracing::info!(agreement = id, error = %e, "delivered already");
-				Ok(false)
-			},
-			Err(e) => Err(e.into()),
-		}
-	}
+	Cursor(#[from] CursorError),
 }
 
 /// Tracks which blocks still have deliveries to do, to move the cursor.
@@ -311,6 +91,65 @@ impl Pending {
 	}
 }
 
+/// The running delivery tasks, at most `max_concurrent` at once.
+struct Tasks {
+	deliverer: Deliverer,
+	shutdown: watch::Receiver<bool>,
+	limit: Arc<Semaphore>,
+	set: JoinSet<Outcome>,
+	/// What each task delivers: the blocks that asked for it, and the agreement.
+	jobs: HashMap<task::Id, (Vec<u32>, u64)>,
+}
+
+impl Tasks {
+	fn new(deliverer: Deliverer, shutdown: watch::Receiver<bool>) -> Self {
+		let limit = Arc::new(Semaphore::new(deliverer.max_concurrent.max(1)));
+		Tasks { deliverer, shutdown, limit, set: JoinSet::new(), jobs: HashMap::new() }
+	}
+
+	fn is_empty(&self) -> bool {
+		self.set.is_empty()
+	}
+
+	fn len(&self) -> usize {
+		self.set.len()
+	}
+
+	/// Starts delivering agreement `id` for `blocks`, after `delay`.
+	fn start(&mut self, blocks: Vec<u32>, id: u64, delay: Duration) {
+		let (d, limit, shutdown) =
+			(self.deliverer.clone(), self.limit.clone(), self.shutdown.clone());
+		let handle = self.set.spawn(async move {
+			tokio::time::sleep(delay).await;
+			let _permit = limit.acquire_owned().await;
+			d.deliver_until_done(id, shutdown).await
+		});
+		self.jobs.insert(handle.id(), (blocks, id));
+	}
+
+	/// Waits for the next task to end: its blocks and agreement if it is done with
+	/// them, `None` if it is not (stopped by the shutdown, or it panicked and runs
+	/// again: a panic never leaves the cursor frozen, nor the delivery dropped).
+	async fn join_next(&mut self) -> Option<Option<(Vec<u32>, u64)>> {
+		let ended = self.set.join_next_with_id().await?;
+		let (task, outcome) = match ended {
+			Ok((task, outcome)) => (task, Ok(outcome)),
+			Err(e) => (e.id(), Err(e)),
+		};
+		let (blocks, id) = self.jobs.remove(&task)?;
+		Some(match outcome {
+			Ok(Outcome::Stopped) => None,
+			Ok(_) => Some((blocks, id)),
+			Err(e) if e.is_cancelled() => None,
+			Err(e) => {
+				tracing::error!(agreement = id, error = %e, "a delivery task panicked; starting it again");
+				self.start(blocks, id, PANIC_RETRY_DELAY);
+				None
+			},
+		})
+	}
+}
+
 /// Follows the chain until `shutdown` and delivers what is accepted for this provider.
 pub async fn run(
 	deliverer: Deliverer,
@@ -324,23 +163,12 @@ pub async fn run(
 		None => head,
 	};
 	let mut pending = Pending::default();
-	let mut tasks: JoinSet<(Vec<u32>, u64)> = JoinSet::new();
-	let limit = Arc::new(Semaphore::new(deliverer.max_concurrent.max(1)));
-	let start_task = |tasks: &mut JoinSet<(Vec<u32>, u64)>, blocks: Vec<u32>, id: u64| {
-		let d = deliverer.clone();
-		let limit = limit.clone();
-		tasks.spawn(async move {
-			let _permit = limit.acquire_owned().await;
-			d.deliver_with_retries(id).await;
-			(blocks, id)
-		});
+	let mut tasks = Tasks::new(deliverer.clone(), shutdown.clone());
+	let spawn = |tasks: &mut Tasks, pending: &mut Pending, block: u32, id: u64| {
+		if pending.ask(block, id) {
+			tasks.start(vec![block], id, Duration::ZERO);
+		}
 	};
-	let spawn =
-		|tasks: &mut JoinSet<(Vec<u32>, u64)>, pending: &mut Pending, block: u32, id: u64| {
-			if pending.ask(block, id) {
-				start_task(tasks, vec![block], id);
-			}
-		};
 
 	// Agreements accepted before the cursor whose delivery did not finish.
 	let open = chain.agreements().await?;
@@ -349,7 +177,7 @@ pub async fn run(
 		.filter(|a| {
 			a.provider == deliverer.provider
 				&& a.status == AgreementStatus::Accepted
-				&& a.rekeyed > a.delivered
+				&& a.progress().undelivered().is_some()
 		})
 		.map(|a| a.id)
 		.collect();
@@ -364,9 +192,9 @@ pub async fn run(
 		tokio::select! {
 			_ = shutdown.changed() => break,
 			Some(done) = tasks.join_next(), if !tasks.is_empty() => {
-				if let Ok((blocks, id)) = done {
+				if let Some((blocks, id)) = done {
 					if let Some(next) = pending.finish(&blocks, id) {
-						start_task(&mut tasks, next, id);
+						tasks.start(next, id, Duration::ZERO);
 					}
 				}
 			},
@@ -397,11 +225,11 @@ pub async fn run(
 		}
 	}
 	tracing::info!(running = tasks.len(), "stopping: letting running deliveries finish");
+	// Each running delivery stops at its next step; what is not done holds the
+	// cursor, and is done after a restart.
 	while let Some(done) = tasks.join_next().await {
-		if let Ok((blocks, id)) = done {
-			if let Some(next) = pending.finish(&blocks, id) {
-				start_task(&mut tasks, next, id);
-			}
+		if let Some((blocks, id)) = done {
+			pending.finish(&blocks, id);
 		}
 	}
 	if let Some(n) = pending.low_water().filter(|n| Some(*n) > stored) {
@@ -440,16 +268,5 @@ mod tests {
 		assert_eq!(p.finish(&[12, 15], 1), None);
 		assert_eq!(p.low_water(), Some(20));
 		assert!(p.ask(21, 1), "nothing runs for agreement 1 any more");
-	}
-
-	#[test]
-	fn the_cursor_survives_a_restart_and_refuses_garbage() {
-		let dir = tempfile::tempdir().expect("tempdir");
-		let c = Cursor::new(dir.path());
-		assert_eq!(c.load().expect("load"), None);
-		c.store(42).expect("store");
-		assert_eq!(Cursor::new(dir.path()).load().expect("load"), Some(42));
-		std::fs::write(dir.path().join("cursor"), "x").expect("write");
-		assert!(c.load().is_err());
 	}
 }

@@ -38,14 +38,8 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-	tracing_subscriber::fmt()
-		.with_env_filter(
-			tracing_subscriber::EnvFilter::try_from_default_env()
-				.unwrap_or_else(|_| "info,sensorshare_cloud_worker=info".into()),
-		)
-		.with_writer(std::io::stderr)
-		.init();
 	let args = Args::parse();
+	sensorshare_service::init_tracing("info,sensorshare_cloud_worker=info");
 	let mut config = match &args.config {
 		Some(path) => {
 			let text = std::fs::read_to_string(path)
@@ -75,28 +69,6 @@ async fn main() -> anyhow::Result<()> {
 	if let Some(v) = args.max_concurrent_deliveries {
 		config.limits.max_concurrent_deliveries = v;
 	}
-	sensorshare_cloud_worker::run(config, shutdown_signal()).await?;
+	sensorshare_cloud_worker::run(config, sensorshare_service::shutdown_signal()).await?;
 	Ok(())
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-	let ctrl_c = async {
-		let _ = tokio::signal::ctrl_c().await;
-	};
-	#[cfg(unix)]
-	let term = async {
-		match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-			Ok(mut s) => {
-				s.recv().await;
-			},
-			Err(_) => std::future::pending().await,
-		}
-	};
-	#[cfg(not(unix))]
-	let term = std::future::pending::<()>();
-	tokio::select! {
-		_ = ctrl_c => {},
-		_ = term => {},
-	}
 }

@@ -12,6 +12,10 @@ pub struct Metrics {
 	pub upload_bytes: IntCounter,
 	/// Deliveries written and put on chain.
 	pub deliveries: IntCounter,
+	/// Attempts at a delivery that failed for a reason that can pass, and are retried.
+	pub delivery_retries: IntCounter,
+	/// Deliveries given up for a failure that retrying does not fix.
+	pub delivery_failures: IntCounter,
 	/// Bytes of records delivered.
 	pub delivered_bytes: IntCounter,
 	/// Bytes downloaded by requesters.
@@ -36,6 +40,12 @@ impl Metrics {
 		)?;
 		let upload_bytes = IntCounter::new("upload_bytes_total", "Bytes of uploads stored")?;
 		let deliveries = IntCounter::new("deliveries_total", "Deliveries put on chain")?;
+		let delivery_retries = IntCounter::new(
+			"delivery_retries_total",
+			"Delivery attempts that failed and are retried",
+		)?;
+		let delivery_failures =
+			IntCounter::new("delivery_failures_total", "Deliveries given up for good")?;
 		let delivered_bytes =
 			IntCounter::new("delivered_bytes_total", "Bytes of records delivered")?;
 		let download_bytes = IntCounter::new("download_bytes_total", "Bytes downloaded")?;
@@ -58,6 +68,8 @@ impl Metrics {
 		registry.register(Box::new(uploads.clone()))?;
 		registry.register(Box::new(upload_bytes.clone()))?;
 		registry.register(Box::new(deliveries.clone()))?;
+		registry.register(Box::new(delivery_retries.clone()))?;
+		registry.register(Box::new(delivery_failures.clone()))?;
 		registry.register(Box::new(delivered_bytes.clone()))?;
 		registry.register(Box::new(download_bytes.clone()))?;
 		registry.register(Box::new(delivery_seconds.clone()))?;
@@ -69,6 +81,8 @@ impl Metrics {
 			uploads,
 			upload_bytes,
 			deliveries,
+			delivery_retries,
+			delivery_failures,
 			delivered_bytes,
 			download_bytes,
 			delivery_seconds,

@@ -1,15 +1,18 @@
 //! The worker's object store: what sensors upload and what the worker delivers.
 //!
 //! ```text
-//! sensors/<sensor hex>/<epoch>/capsule                    the epoch's capsule
-//! sensors/<sensor hex>/<epoch>/records/<ts>-<sha256>      its records, by time
-//! deliveries/<agreement>/segments/<sensor hex>-<epoch>    re-encrypted segments
-//! deliveries/<agreement>/access.json                      who may read them
-//! deliveries/<agreement>/manifests/<through epoch>.json  each delivery's, written last
+//! sensors/<sensor>/<epoch>/capsule                  the epoch's capsule
+//! sensors/<sensor>/<epoch>/records/<ms>-<sha256>    its records, by time
+//! deliveries/<agreement>/access.json                who may read the delivery
+//! deliveries/<agreement>/segments/<sensor>-<epoch>  a sensor's epoch, re-encrypted
+//! deliveries/<agreement>/manifests/<through>.json   each step's manifest, written last
 //! ```
 //!
-//! Epochs and times are zero-padded so that listings come out in order. Records are
-//! named by content, so an upload repeated after a lost reply is stored once.
+//! `<sensor>` is the sensor's identity in hex and `<sha256>` the record's digest in
+//! hex. `<agreement>`, `<epoch>`, `<through>` (the last epoch a delivery covers) and
+//! `<ms>` (the record's time, in milliseconds since the Unix epoch) are zero-padded to
+//! 20 digits, so that listings come out in order. Records are named by content, so an
+//! upload repeated after a lost reply is stored once. Every key is made here.
 
 use crate::config::StorageConfig;
 use bytes::Bytes;
@@ -62,8 +65,42 @@ pub fn delivery_prefix(agreement: u64) -> String {
 	format!("deliveries/{agreement:020}")
 }
 
+/// The manifest of agreement `agreement`'s delivery through `through_epoch`.
+pub fn manifest_path(agreement: u64, through_epoch: u64) -> Path {
+	Path::from(format!("{}/manifests/{through_epoch:020}.json", delivery_prefix(agreement)))
+}
+
+/// The access list of agreement `agreement`'s delivery.
+pub fn access_path(agreement: u64) -> Path {
+	Path::from(format!("{}/access.json", delivery_prefix(agreement)))
+}
+
+/// The segment `name` (see [`segment_name`]) of agreement `agreement`'s delivery.
+pub fn segment_path(agreement: u64, name: &str) -> Path {
+	Path::from(format!("{}/segments/{name}", delivery_prefix(agreement)))
+}
+
+/// The name of the segment of `sensor`'s (its identity's bytes) `epoch`, as the
+/// manifest lists it.
+pub fn segment_name(sensor: &[u8], epoch: u64) -> String {
+	format!("{}-{epoch:020}", hex::encode(sensor))
+}
+
 fn sensor_epoch_prefix(sensor: &[u8], epoch: u64) -> String {
 	format!("sensors/{}/{epoch:020}", hex::encode(sensor))
+}
+
+fn capsule_path(sensor: &[u8], epoch: u64) -> Path {
+	Path::from(format!("{}/capsule", sensor_epoch_prefix(sensor, epoch)))
+}
+
+fn records_prefix(sensor: &[u8], epoch: u64) -> Path {
+	Path::from(format!("{}/records", sensor_epoch_prefix(sensor, epoch)))
+}
+
+fn record_path(sensor: &[u8], epoch: u64, timestamp_ms: u64, digest: &[u8; 32]) -> Path {
+	let (prefix, digest) = (sensor_epoch_prefix(sensor, epoch), hex::encode(digest));
+	Path::from(format!("{prefix}/records/{timestamp_ms:020}-{digest}"))
 }
 
 impl Store {
@@ -127,7 +164,7 @@ impl Store {
 		epoch: u64,
 		capsule: Bytes,
 	) -> Result<Stored, StoreError> {
-		let path = Path::from(format!("{}/capsule", sensor_epoch_prefix(sensor, epoch)));
+		let path = capsule_path(sensor, epoch);
 		match self.create(&path, capsule.clone()).await? {
 			Stored::Created => Ok(Stored::Created),
 			Stored::AlreadyStored => {
@@ -142,8 +179,7 @@ impl Store {
 
 	/// The capsule of a sensor's epoch, if uploaded.
 	pub async fn capsule(&self, sensor: &[u8], epoch: u64) -> Result<Option<Bytes>, StoreError> {
-		let path = Path::from(format!("{}/capsule", sensor_epoch_prefix(sensor, epoch)));
-		self.get_opt(&path).await
+		self.get_opt(&capsule_path(sensor, epoch)).await
 	}
 
 	/// Stores a record of a sensor's epoch under its time and digest.
@@ -155,17 +191,12 @@ impl Store {
 		digest: &[u8; 32],
 		record: Bytes,
 	) -> Result<Stored, StoreError> {
-		let path = Path::from(format!(
-			"{}/records/{timestamp_ms:020}-{}",
-			sensor_epoch_prefix(sensor, epoch),
-			hex::encode(digest)
-		));
-		self.create(&path, record).await
+		self.create(&record_path(sensor, epoch, timestamp_ms, digest), record).await
 	}
 
 	/// The names of a sensor's records for an epoch, in time order.
 	pub async fn record_paths(&self, sensor: &[u8], epoch: u64) -> Result<Vec<Path>, StoreError> {
-		let prefix = Path::from(format!("{}/records", sensor_epoch_prefix(sensor, epoch)));
+		let prefix = records_prefix(sensor, epoch);
 		let mut paths: Vec<Path> =
 			self.inner.list(Some(&prefix)).map_ok(|m| m.location).try_collect().await?;
 		paths.sort();

@@ -4,47 +4,19 @@
 mod common;
 
 use common::*;
-use sensorshare_chain_client::{AgreementStatus, MarketEvent};
-use std::{
-	collections::HashMap,
-	process::{Child, Command, Stdio},
-	time::{Duration, Instant},
-};
+use sensorshare_chain_client::AgreementStatus;
+use std::time::{Duration, Instant};
 
 const AGREEMENTS: usize = 8;
-
-fn spawn_worker(
-	config: &sensorshare_cloud_worker::config::Config,
-	dir: &std::path::Path,
-	log: &str,
-) -> Child {
-	let storage = match &config.storage {
-		sensorshare_cloud_worker::config::StorageConfig::Fs { path } => path.clone(),
-		_ => unreachable!("the tests store on the filesystem"),
-	};
-	Command::new(env!("CARGO_BIN_EXE_sensorshare-cloud-worker"))
-		.args(["--listen", &config.listen.to_string(), "--public-url", &config.public_url])
-		.args(["--chain-url", &config.chain_url])
-		.arg("--store-dir")
-		.arg(storage)
-		.arg("--state-dir")
-		.arg(&config.state_dir)
-		// One at a time, so that the kill lands between deliveries of the batch.
-		.args(["--max-concurrent-deliveries", "1"])
-		.env("SENSORSHARE_PROVIDER_SURI", "//Ferdie")
-		.env("RUST_LOG", "info")
-		.stdout(Stdio::null())
-		.stderr(std::fs::File::create(dir.join(log)).expect("log file"))
-		.spawn()
-		.expect("the worker binary starts")
-}
+const ONE_AT_A_TIME: &[&str] = &["--max-concurrent-deliveries", "1"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_batch_delivers_each_agreement_exactly_once_after_restart() {
 	let chain = Chain::start().await;
 	let dir = tempfile::tempdir().expect("tempdir");
 	let (config, url) = worker_config(&chain.node.url(), dir.path());
-	let mut child = spawn_worker(&config, dir.path(), "worker-1.log");
+	// One delivery at a time, so that the kill lands between deliveries of the batch.
+	let mut child = spawn_worker(&config, dir.path(), "worker-1.log", ONE_AT_A_TIME);
 	wait_for_health(&url).await;
 	let client = sensorshare_worker_client::WorkerClient::new(&url);
 
@@ -93,41 +65,12 @@ async fn a_worker_killed_mid_batch_delivers_each_agreement_exactly_once_after_re
 	child.kill().expect("SIGKILL");
 	child.wait().expect("reaped");
 
-	let mut child = spawn_worker(&config, dir.path(), "worker-2.log");
+	let mut child = spawn_worker(&config, dir.path(), "worker-2.log", ONE_AT_A_TIME);
 	wait_for_health(&url).await;
 	for id in &ids {
 		chain.delivered(*id, Duration::from_secs(90)).await;
 	}
-	// Let anything still in flight land, then count deliveries on chain.
-	tokio::time::sleep(Duration::from_secs(2)).await;
-	let (head, _) = chain.client.finalized_head().await.expect("head");
-	let mut deliveries: HashMap<u64, usize> = HashMap::new();
-	for n in start..=head {
-		let hash = chain.client.block_hash(n).await.expect("hash").expect("block");
-		for ev in chain.client.market_events(hash).await.expect("events") {
-			if let MarketEvent::DataDelivered { id, .. } = ev {
-				*deliveries.entry(id).or_default() += 1;
-			}
-		}
-	}
-	for id in &ids {
-		assert_eq!(deliveries.get(id), Some(&1), "agreement {id} delivered once: {deliveries:?}");
-	}
-	// And every delivery on chain is the one the store holds.
-	for id in &ids {
-		let a = chain.client.agreement(*id).await.expect("read").expect("open");
-		let (_, digest) = a.delivery.expect("delivered");
-		client
-			.fetch(
-				&delivery(*id, a.to_epoch, digest),
-				&bob,
-				&sensor_keys(&[&sensor]),
-				&mut rng(*id),
-				|_| {},
-			)
-			.await
-			.expect("the delivery on chain is the one stored");
-	}
+	assert_each_delivered_once_as_stored(&chain, start, &ids, &client, &[&sensor], &bob).await;
 	let _ = child.kill();
 	let _ = child.wait();
 }

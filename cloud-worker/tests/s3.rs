@@ -4,10 +4,11 @@
 use bytes::Bytes;
 use cbpre::dev;
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+use sensorshare_chain_client::Progress;
 use sensorshare_cloud_worker::{
 	config::StorageConfig,
-	deliver::{manifest_path, write_delivery, Job},
-	store::{Store, StoreError, Stored},
+	deliver::{write_delivery, Job, Requester},
+	store::{manifest_path, segment_path, Store, StoreError, Stored},
 };
 use sensorshare_protocol::{delivery::Manifest, header::RecordHeader, sha256};
 use std::{
@@ -102,12 +103,9 @@ async fn uploads_and_deliveries_work_on_an_s3_compatible_store() {
 		.expect("derive");
 	let job = Job {
 		agreement: 1,
-		requester_account: [0; 32],
-		requester: *bob.id(),
-		requester_key: bob_key,
-		from_epoch: 5,
-		through_epoch: 5,
-		delivered_through: None,
+		requester: Requester { account: [0; 32], id: *bob.id(), key: bob_key },
+		progress: Progress { from_epoch: 5, to_epoch: 5, rekeyed: 1, delivered: 0 },
+		previous_digest: None,
 		sensors: vec![(*sensor.id(), *sensor.public_key())],
 		rekeys: vec![vec![sensor.rekey(capsule.meta(), &bob_key).expect("rekey")]],
 	};
@@ -120,10 +118,7 @@ async fn uploads_and_deliveries_work_on_an_s3_compatible_store() {
 	let manifest = store.get(&manifest_path(1, 5)).await.expect("manifest");
 	let manifest = Manifest::from_bytes_checked(&manifest, &written.digest).expect("checks");
 	let entry = &manifest.segments[0];
-	let segment = store
-		.get(&sensorshare_cloud_worker::deliver::segment_path(1, &entry.name))
-		.await
-		.expect("segment");
+	let segment = store.get(&segment_path(1, &entry.name)).await.expect("segment");
 	let segment = entry.open(&segment).expect("opens");
 	let m_bob = bob.decrypt2(sensor.public_key(), &segment.capsule).expect("decrypt2");
 	for (r, original) in segment.records.iter().zip(&sealed) {

@@ -8,7 +8,8 @@ use cbpre::{DataKey, Meta};
 use common::*;
 use reqwest::StatusCode;
 use sensorshare_chain_client::AgreementStatus;
-use sensorshare_worker_client::{ClientError, Uploaded};
+use sensorshare_protocol::routes::{self, Location, Urls};
+use sensorshare_worker_client::{ClientError, Keys, Uploaded, Wanted};
 use std::time::Duration;
 
 const DELIVERY: Duration = Duration::from_secs(60);
@@ -40,12 +41,13 @@ async fn an_accepted_agreement_is_delivered_and_decrypts_for_the_requester_only(
 	let id = chain.request("//Bob", &[&s1, &s2], 11, 12).await;
 	chain.accept("//Alice", id, &[&s1, &s2], &public_key(&bob)).await;
 	let (location, digest) = chain.delivered(id, DELIVERY).await;
-	assert_eq!(location, format!("{}/v1/deliveries/{id}/manifests/12", worker.client_base()));
+	assert_eq!(location, Urls::new(worker.client_base()).manifest(id, 12));
 
 	let keys = sensor_keys(&[&s1, &s2]);
+	let keys = Keys { requester: &bob, sensors: &keys };
 	let mut got = worker
 		.client
-		.fetch(&delivery(id, 12, digest), &bob, &keys, &mut rng(9), |_| {})
+		.download(&delivery(id, 12, digest), &keys, &mut rng(9), |_| {})
 		.await
 		.expect("fetch")
 		.epochs;
@@ -76,20 +78,16 @@ async fn an_accepted_agreement_is_delivered_and_decrypts_for_the_requester_only(
 	let e = worker.client.token(id, &eve, &mut rng(10)).await.expect_err("Eve is refused");
 	assert_eq!(refused(e).0, StatusCode::FORBIDDEN);
 	// Without a token, or with a token for another agreement, nothing is read.
-	let e = worker.client.get_with_token(id, "manifests/12", "").await.expect_err("no token");
+	let e = worker.client.manifest_with_token(id, 12, "").await.expect_err("no token");
 	assert_eq!(refused(e).0, StatusCode::UNAUTHORIZED);
 	let id2 = chain.request("//Bob", &[&s1], 10, 10).await;
 	chain.accept("//Alice", id2, &[&s1], &public_key(&bob)).await;
 	chain.delivered(id2, DELIVERY).await;
 	let token2 = worker.client.token(id2, &bob, &mut rng(11)).await.expect("token");
-	let e = worker
-		.client
-		.get_with_token(id, "manifests/12", &token2)
-		.await
-		.expect_err("wrong agreement");
+	let e = worker.client.manifest_with_token(id, 12, &token2).await.expect_err("wrong agreement");
 	assert_eq!(refused(e).0, StatusCode::FORBIDDEN);
 	// Bob's token for agreement 2 reads agreement 2.
-	worker.client.get_with_token(id2, "manifests/10", &token2).await.expect("his own delivery");
+	worker.client.manifest_with_token(id2, 10, &token2).await.expect("his own delivery");
 
 	worker.stop().await;
 }
@@ -107,7 +105,9 @@ async fn a_requester_that_waits_gets_its_delivery_as_soon_as_it_is_written() {
 	let (client, bob_key, keys_ahead) = (worker.client.clone(), bob.clone(), keys.clone());
 	let ahead = tokio::spawn(async move {
 		let wait = Duration::from_secs(90);
-		client.fetch_ahead(id, 11, wait, &bob_key, &keys_ahead, &mut rng(5), |_| {}).await
+		let wanted = Wanted::Ahead { agreement: id, through_epoch: 11, wait };
+		let keys = Keys { requester: &bob_key, sensors: &keys_ahead };
+		client.download(&wanted, &keys, &mut rng(5), |_| {}).await
 	});
 	chain.accept("//Alice", id, &[&sensor], &public_key(&bob)).await;
 	let fetched = ahead.await.expect("the task").expect("the delivery, once written");
@@ -118,21 +118,23 @@ async fn a_requester_that_waits_gets_its_delivery_as_soon_as_it_is_written() {
 	// What Bob got ahead is what the worker then vouches for on chain.
 	let (_, digest) = chain.delivered(id, DELIVERY).await;
 	assert_eq!(fetched.digest, digest, "the manifest downloaded ahead is the one on chain");
+	let keys = Keys { requester: &bob, sensors: &keys };
 	let checked = worker
 		.client
-		.fetch(&delivery(id, 11, digest), &bob, &keys, &mut rng(6), |_| {})
+		.download(&delivery(id, 11, digest), &keys, &mut rng(6), |_| {})
 		.await
 		.expect("the delivery checks against the chain");
 	assert_eq!(checked.epochs, fetched.epochs);
 
 	// A wait longer than the worker allows is refused with the reason.
 	let http = reqwest::Client::new();
-	let challenge = format!("{}/v1/deliveries/{id}/challenge", worker.client_base());
+	let urls = Urls::new(worker.client_base());
+	let challenge = urls.challenge(id);
 	let r = http.post(&challenge).query(&[("wait", 61)]).send().await.expect("the worker answers");
 	assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 	assert!(r.text().await.unwrap_or_default().contains("60 seconds"));
 	// A delivery that never comes: 404 once the wait is over.
-	let none = format!("{}/v1/deliveries/999/challenge", worker.client_base());
+	let none = urls.challenge(999);
 	let r = http.post(&none).query(&[("wait", 1)]).send().await.expect("the worker answers");
 	assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
@@ -188,26 +190,19 @@ async fn forged_and_malformed_uploads_are_refused_and_nothing_is_stored() {
 
 	// Garbage bodies and paths, and a body over the limit.
 	let http = reqwest::Client::new();
-	let base = worker.client_base();
-	let sensor_hex = hex::encode(b"sensor-1");
+	let urls = Urls::new(worker.client_base());
+	// A sensor that is not hex, which no identity's URL has.
+	let not_hex = routes::CAPSULE.replace("{sensor}", "zz").replace("{epoch}", "1");
 	for (url, body, want) in [
-		(
-			format!("{base}/v1/sensors/{sensor_hex}/epochs/1/capsule"),
-			vec![1u8; 10],
-			StatusCode::UNPROCESSABLE_ENTITY,
-		),
-		(format!("{base}/v1/sensors/zz/epochs/1/capsule"), vec![], StatusCode::BAD_REQUEST),
-		(
-			format!("{base}/v1/sensors/{sensor_hex}/epochs/1/capsule"),
-			vec![0u8; 4096],
-			StatusCode::PAYLOAD_TOO_LARGE,
-		),
+		(urls.capsule(b"sensor-1", 1), vec![1u8; 10], StatusCode::UNPROCESSABLE_ENTITY),
+		(format!("{}{not_hex}", urls.base()), vec![], StatusCode::BAD_REQUEST),
+		(urls.capsule(b"sensor-1", 1), vec![0u8; 4096], StatusCode::PAYLOAD_TOO_LARGE),
 	] {
 		let got = http.put(&url).body(body).send().await.expect("reachable").status();
 		assert_eq!(got, want, "PUT {url}");
 	}
 	let got = http
-		.post(format!("{base}/v1/sensors/{sensor_hex}/epochs/1/records"))
+		.post(urls.records(b"sensor-1", 1))
 		.body(vec![7u8; 100])
 		.send()
 		.await
@@ -215,7 +210,7 @@ async fn forged_and_malformed_uploads_are_refused_and_nothing_is_stored() {
 		.status();
 	assert_eq!(got, StatusCode::UNPROCESSABLE_ENTITY);
 	let got = http
-		.post(format!("{base}/v1/sensors/{sensor_hex}/epochs/1/records"))
+		.post(urls.records(b"sensor-1", 1))
 		.body(vec![7u8; 65 * 1024])
 		.send()
 		.await
@@ -225,7 +220,7 @@ async fn forged_and_malformed_uploads_are_refused_and_nothing_is_stored() {
 	// A capsule uploaded under another epoch than its own.
 	let (capsule, _) = epoch_data(&sensor, 1, 0, 1);
 	let got = http
-		.put(format!("{base}/v1/sensors/{sensor_hex}/epochs/2/capsule"))
+		.put(urls.capsule(b"sensor-1", 2))
 		.body(capsule.to_bytes())
 		.send()
 		.await
@@ -259,8 +254,7 @@ async fn forged_and_malformed_uploads_are_refused_and_nothing_is_stored() {
 	assert_eq!(files(&worker.store).len(), before.len() + 2);
 
 	// The metrics count what happened.
-	let metrics =
-		reqwest::get(format!("{base}/metrics")).await.expect("metrics").text().await.expect("text");
+	let metrics = reqwest::get(urls.metrics()).await.expect("metrics").text().await.expect("text");
 	assert!(
 		metrics.contains(r#"sensorshare_worker_uploads_total{kind="capsule",outcome="stored"} 1"#),
 		"{metrics}"
@@ -281,30 +275,32 @@ async fn a_subscription_is_delivered_in_steps_as_its_epochs_are_re_keyed() {
 		upload_epoch(&worker.client, &sensor, epoch, epoch - 8).await;
 	}
 	let keys = sensor_keys(&[&sensor]);
+	let keys = Keys { requester: &bob, sensors: &keys };
 	let readings = |got: sensorshare_worker_client::Fetched| -> Vec<(u64, usize)> {
 		got.epochs.iter().map(|e| (e.epoch, e.readings.len())).collect()
 	};
 
 	// Alice accepts with the re-keys of epoch 10 only: the worker delivers it alone.
 	let id = chain.request("//Bob", &[&sensor], 10, 12).await;
-	chain.accept_epochs("//Alice", id, &[&sensor], &public_key(&bob), 10..=10).await;
+	let requester = public_key(&bob);
+	chain.post_rekeys(Posting::Accept, "//Alice", id, &[&sensor], &requester, 10..=10).await;
 	let (location, first) = chain.delivered_through(id, 10, DELIVERY).await;
-	assert_eq!(location, format!("{}/v1/deliveries/{id}/manifests/10", worker.client_base()));
+	assert_eq!(location, Urls::new(worker.client_base()).manifest(id, 10));
 	let a = chain.client.agreement(id).await.expect("read").expect("open");
 	assert_eq!((a.status, a.rekeyed, a.delivered), (AgreementStatus::Accepted, 1, 1));
 	let fetch = |through, digest, seed| {
 		let client = worker.client.clone();
-		let (bob, keys) = (&bob, &keys);
 		async move {
-			client.fetch(&delivery(id, through, digest), bob, keys, &mut rng(seed), |_| {}).await
+			client.download(&delivery(id, through, digest), &keys, &mut rng(seed), |_| {}).await
 		}
 	};
 	assert_eq!(readings(fetch(10, first, 1).await.expect("the first step")), vec![(10, 2)]);
 
 	// The re-keys of 11 and 12 follow: one more delivery covers all three epochs.
-	chain.add_rekeys("//Alice", id, &[&sensor], &public_key(&bob), 11..=12).await;
+	chain.post_rekeys(Posting::Add, "//Alice", id, &[&sensor], &requester, 11..=12).await;
 	let (location, all) = chain.delivered(id, DELIVERY).await;
-	assert!(location.ends_with(&format!("/v1/deliveries/{id}/manifests/12")), "{location}");
+	let at = Location::parse(&location).expect("a delivery location");
+	assert_eq!((at.agreement, at.through_epoch), (id, 12), "{location}");
 	let a = chain.client.agreement(id).await.expect("read").expect("open");
 	assert_eq!((a.status, a.delivered), (AgreementStatus::Delivered, 3));
 	let got = fetch(12, all, 2).await.expect("every step");

@@ -7,7 +7,8 @@
 
 use clap::{Parser, ValueEnum};
 use sensorshare_demo::{
-	experiments::{self, Bench, PaperConfig},
+	experiments::{Bench, PaperConfig},
+	report,
 	stack::{ChainSetup, Stack, StackConfig},
 };
 use std::path::PathBuf;
@@ -51,12 +52,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-	tracing_subscriber::fmt()
-		.with_env_filter(
-			tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-		)
-		.with_writer(std::io::stderr)
-		.init();
+	sensorshare_service::init_tracing("warn");
 	let args = Args::parse();
 	let dir = tempfile::Builder::new().prefix("sensorshare-paper-").tempdir()?;
 	let mut stack = StackConfig::new(dir.path());
@@ -119,7 +115,7 @@ async fn main() -> anyhow::Result<()> {
 			config.requesters,
 			bench.epochs()
 		);
-		experiments::run(&bench, &config, &args.out, |p| eprintln!("  {p}")).await
+		report::run(&bench, &config, &args.out, |p| eprintln!("  {p}")).await
 	};
 	let md = match run.await {
 		Ok(report) if report.incomplete.is_empty() => report.markdown,

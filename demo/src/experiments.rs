@@ -11,7 +11,7 @@
 //! that run: generating the re-keys, re-encrypting the capsules, Decrypt2.
 
 use crate::{
-	market::{EventLog, Requester},
+	market::{register_requester, EventLog, Requester},
 	stack::Stack,
 	stats::{summarize, summarize_secs, Summary},
 	Error,
@@ -32,11 +32,11 @@ use tokio::task::JoinSet;
 const TIMEOUT: Duration = Duration::from_secs(180);
 
 /// `work`, or an error naming `what` if it takes longer than [`TIMEOUT`].
-async fn within<T>(
+async fn within<T, E: Into<Error>>(
 	what: String,
-	work: impl std::future::Future<Output = Result<T, Error>>,
+	work: impl std::future::Future<Output = Result<T, E>>,
 ) -> Result<T, Error> {
-	tokio::time::timeout(TIMEOUT, work).await.map_err(|_| Error::Timeout(what))?
+	tokio::time::timeout(TIMEOUT, work).await.map_err(|_| Error::Timeout(what))?.map_err(Into::into)
 }
 
 /// The parts of one request's latency (Fig. 3). Moments on chain are the blocks'
@@ -93,19 +93,10 @@ pub struct Bench {
 	epochs: (u64, u64),
 }
 
-/// Milliseconds since the Unix epoch, on the clock the chain's timestamps come from.
-fn now_ms() -> u64 {
-	std::time::SystemTime::now()
-		.duration_since(std::time::UNIX_EPOCH)
-		.map_or(0, |d| d.as_millis() as u64)
-}
+use sensorshare_service::clock::now_ms;
 
 fn ms(from: u64, to: u64) -> Duration {
 	Duration::from_millis(to.saturating_sub(from))
-}
-
-fn now_secs() -> u64 {
-	std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 impl Bench {
@@ -133,7 +124,7 @@ impl Bench {
 		for (i, uri) in uris.into_iter().enumerate() {
 			let chain = chain.clone();
 			registering.spawn(async move {
-				Requester::register(&chain, &uri, &format!("requester-{i}")).await.map(|(r, _)| r)
+				register_requester(&chain, &uri, &format!("requester-{i}")).await.map(|(r, _)| r)
 			});
 		}
 		let mut pool = Vec::new();
@@ -171,12 +162,7 @@ impl Bench {
 			.iter()
 			.map(|s| Identity::new(s.as_bytes()).map_err(|e| Error::Crypto(e.to_string())))
 			.collect::<Result<Vec<_>, _>>()?;
-		let epoch_secs = stack.config.epoch_secs;
-		let first = now_secs() / epoch_secs + 1;
-		let last = first + 1;
-		while now_secs() < (last + 1) * epoch_secs + 1 {
-			tokio::time::sleep(Duration::from_millis(200)).await;
-		}
+		let (first, last) = crate::flow::whole_epochs(stack.config.epoch_secs, 2).await;
 		let (head, _) = chain.finalized_head().await?;
 		// On a connection of its own: the many transactions watched on the main one
 		// must not hold back the blocks it follows.
@@ -235,7 +221,7 @@ impl Bench {
 		let before = self.reencrypt_seconds().await?;
 		let started = now_ms();
 		let (id, included) =
-			requester.request(chain, &self.sensors, self.epochs, u128::MAX).await?;
+			requester.request_epochs(chain, &self.sensors, self.epochs, u128::MAX).await?;
 		let requested = crate::market::block_time_ms(chain, included.block_hash).await;
 		let last = self.epochs.1;
 		let asked = now_ms();
@@ -247,7 +233,7 @@ impl Bench {
 			Duration::from_secs_f64((self.reencrypt_seconds().await? - before).max(0.0));
 
 		// The re-keys the agent made, made again here with the same keys: their time.
-		let agreement = crate::market::agreement(chain, id).await?;
+		let agreement = sensorshare_market_client::agreement(chain, id).await?;
 		let t = Instant::now();
 		sensorshare_sensor_client::agent::rekeys(
 			&agreement,
@@ -291,7 +277,7 @@ impl Bench {
 				log.wait(id, TIMEOUT, |p| p.delivered.filter(|(t, ..)| *t == last)).await?;
 			requester.check_delivery(&chain, id, &digest).await?;
 			requester.confirm(&chain, id).await?;
-			Ok((round, block))
+			Ok::<_, Error>((round, block))
 		}));
 	}
 
@@ -315,7 +301,7 @@ impl Bench {
 				let started = Instant::now();
 				let (id, included) = within(
 					format!("request {i} of a round of {n}, to its block"),
-					requester.request(&chain, &sensors, epochs, u128::MAX),
+					requester.request_epochs(&chain, &sensors, epochs, u128::MAX),
 				)
 				.await?;
 				let fetched = within(
@@ -365,9 +351,10 @@ impl Bench {
 					let epoch = i as u64;
 					all.spawn(async move {
 						requester
-							.request(&chain, &sensors, (epoch, epoch), u128::MAX)
+							.request_epochs(&chain, &sensors, (epoch, epoch), u128::MAX)
 							.await
 							.map(|_| ())
+							.map_err(Error::from)
 					});
 				},
 			}
@@ -508,31 +495,57 @@ async fn fig4_level(
 	Ok((round_means, most_blocks))
 }
 
-/// What [`run`] measured.
+/// One level of Fig. 4: `rounds` rounds of `concurrent` requests.
 #[derive(Debug, Clone)]
-pub struct Report {
-	/// The report in Markdown.
-	pub markdown: String,
-	/// What did not finish, each with its reason (also in the report).
-	pub incomplete: Vec<String>,
+pub struct Fig4Level {
+	/// Requests at once.
+	pub concurrent: usize,
+	/// Rounds run.
+	pub rounds: usize,
+	/// The rounds' mean latencies summarized, and the most blocks a round spanned
+	/// from its first request to its last delivery; or why the level did not finish.
+	pub outcome: Result<(Summary, u32), String>,
 }
 
-/// Runs the setting's experiments on `bench`, drawing the figures into `out`. A
-/// level of Fig. 4 that does not finish is reported as such, and the rest runs.
-pub async fn run(
+/// The chain's throughput: `count` transactions of each kind at once, to finality.
+#[derive(Debug, Clone, Copy)]
+pub struct Throughput {
+	/// Transactions of each kind.
+	pub count: usize,
+	/// Accounts they came from.
+	pub accounts: usize,
+	/// `balances.transfer_keep_alive`, per second.
+	pub transfer: f64,
+	/// `dataMarket.request_data`, per second.
+	pub request: f64,
+}
+
+/// What one setting's experiments measured, for [`crate::report`] to render.
+#[derive(Debug, Clone)]
+pub struct Measurements {
+	/// Sensors of each request.
+	pub sensors: usize,
+	/// Fig. 3, if it ran.
+	pub fig3: Option<Fig3>,
+	/// Fig. 4, level by level.
+	pub fig4: Vec<Fig4Level>,
+	/// The throughput test, if it ran.
+	pub throughput: Option<Throughput>,
+}
+
+/// Runs the setting's experiments on `bench`. A level of Fig. 4 that does not
+/// finish is recorded as such, and the rest runs.
+pub async fn measure(
 	bench: &Bench,
 	config: &PaperConfig,
-	out: &std::path::Path,
 	progress: impl Fn(&str),
-) -> Result<Report, Error> {
-	use std::fmt::Write;
-	let mut md = String::new();
-	let mut incomplete = Vec::new();
-	let w = |md: &mut String, line: String| {
-		let _ = writeln!(md, "{line}");
+) -> Result<Measurements, Error> {
+	let mut m = Measurements {
+		sensors: bench.sensors.len(),
+		fig3: None,
+		fig4: Vec::new(),
+		throughput: None,
 	};
-	w(&mut md, format!("### {}\n", config.title));
-
 	if config.fig3_runs > 0 {
 		let mut samples = Vec::new();
 		let mut settling = Settling::new();
@@ -551,105 +564,34 @@ pub async fn run(
 			samples.push(s);
 		}
 		settled(&mut settling).await?;
-		let fig = Fig3 { samples };
-		w(&mut md, format!(
-			"**Fig. 3**: one request for {} sensors × 2 epochs, {} runs; mean and 95 % confidence interval.\n",
-			bench.sensors.len(),
-			config.fig3_runs
-		));
-		w(&mut md, "| part | mean | ± 95 % CI |".into());
-		w(&mut md, "|---|---:|---:|".into());
-		for (name, s) in fig.rows() {
-			w(&mut md, format!("| {name} | {} | {} |", secs(s.mean), secs(s.ci95)));
-		}
-		let share = fig.pre_share();
-		w(&mut md, format!(
-			"\nPRE adds **{:.2} % ± {:.2} %** to the latency (paper: +60 %, for a re-key transaction of its own).\n",
-			share.mean * 100.0,
-			share.ci95 * 100.0
-		));
-		crate::plots::fig3(
-			&fig,
-			&format!("Fig. 3, {}", config.title),
-			&out.join(format!("fig3-{}.png", config.name)),
-		)?;
-		w(&mut md, format!("![Fig. 3, {}](fig3-{}.png)\n", config.title, config.name));
+		m.fig3 = Some(Fig3 { samples });
 	}
-
-	let levels: Vec<(usize, usize)> = config
+	let levels = config
 		.fig4_levels
 		.iter()
 		.map(|n| (*n, config.fig4_reps))
-		.chain(config.fig4_big_levels.iter().copied())
-		.collect();
-	if !levels.is_empty() {
-		let mut points = Vec::new();
-		w(&mut md, "**Fig. 4**: concurrent requests, each for 2 sensors × 2 epochs; latency from submission to decrypted data.\n".into());
-		w(&mut md, "| concurrent | rounds | mean latency | ± 95 % CI | × one request | blocks spanned (most) |".into());
-		w(&mut md, "|---:|---:|---:|---:|---:|---:|".into());
-		let mut single = None;
-		for (n, reps) in levels {
-			let (round_means, most_blocks) =
-				match fig4_level(bench, config, n, reps, &progress).await {
-					Ok(level) => level,
-					Err(e) => {
-						progress(&format!("fig. 4: {n} concurrent did not finish: {e}"));
-						w(&mut md, format!("| {n} | – | did not finish: {e} | | | |"));
-						incomplete.push(format!("Fig. 4 at {n} concurrent: {e}"));
-						continue;
-					},
-				};
-			let s = summarize(&round_means);
-			let base = *single.get_or_insert(s.mean);
-			w(
-				&mut md,
-				format!(
-					"| {n} | {reps} | {} | {} | {:.2} | {most_blocks} |",
-					secs(s.mean),
-					secs(s.ci95),
-					s.mean / base
-				),
-			);
-			points.push((n, s));
-		}
-		crate::plots::fig4(
-			&points,
-			&format!("Fig. 4, {}", config.title),
-			&out.join(format!("fig4-{}.png", config.name)),
-		)?;
-		w(&mut md, format!("\n![Fig. 4, {}](fig4-{}.png)\n", config.title, config.name));
+		.chain(config.fig4_big_levels.iter().copied());
+	for (concurrent, rounds) in levels {
+		let outcome = match fig4_level(bench, config, concurrent, rounds, &progress).await {
+			Ok((round_means, most_blocks)) => Ok((summarize(&round_means), most_blocks)),
+			Err(e) => {
+				progress(&format!("fig. 4: {concurrent} concurrent did not finish: {e}"));
+				Err(e.to_string())
+			},
+		};
+		m.fig4.push(Fig4Level { concurrent, rounds, outcome });
 	}
-
 	if config.tps_count > 0 {
 		let transfer = bench.throughput(TxKind::Transfer, config.tps_count).await?;
 		progress(&format!("throughput: transfer_keep_alive {transfer:.0} tx/s"));
 		let request = bench.throughput(TxKind::Request, config.tps_count).await?;
 		progress(&format!("throughput: request_data {request:.0} tx/s"));
-		w(&mut md, format!(
-			"**Chain throughput**: {} transactions of each kind submitted at once from {} accounts, to finality.\n",
-			config.tps_count, config.requesters
-		));
-		w(&mut md, "| transaction | tx/s |".into());
-		w(&mut md, "|---|---:|".into());
-		w(&mut md, format!("| `balances.transfer_keep_alive` | {transfer:.0} |"));
-		w(&mut md, format!("| `dataMarket.request_data` | {request:.0} |"));
-		w(
-			&mut md,
-			format!(
-				"\n`request_data` runs at **{:.2}×** the rate of `transfer_keep_alive`.\n",
-				request / transfer
-			),
-		);
+		m.throughput = Some(Throughput {
+			count: config.tps_count,
+			accounts: config.requesters,
+			transfer,
+			request,
+		});
 	}
-	Ok(Report { markdown: md, incomplete })
-}
-
-fn secs(v: f64) -> String {
-	if v.is_nan() {
-		"–".into()
-	} else if v < 1.0 {
-		format!("{:.1} ms", v * 1000.0)
-	} else {
-		format!("{v:.2} s")
-	}
+	Ok(m)
 }

@@ -4,13 +4,13 @@
 //! delivers, the user downloads, decrypts and confirms, and the escrow is paid out.
 
 use crate::{
-	market::{fees_paid, total_balance, EventLog, Requester},
+	market::{fees_paid, register_requester, total_balance, EventLog},
 	stack::Stack,
 	Error,
 };
 use sensorshare_chain_client::{signer_from_uri, AccountId32, Balance};
-use sensorshare_worker_client::{Fetched, WorkerClient};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use sensorshare_worker_client::Fetched;
+use std::time::{Duration, Instant};
 
 /// How long any one step may take before the flow gives up.
 const STEP_TIMEOUT: Duration = Duration::from_secs(120);
@@ -94,8 +94,19 @@ impl Default for FlowConfig {
 	}
 }
 
-fn now_secs() -> u64 {
-	SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+/// `count` whole epochs of data, from the first that begins after now: waits until
+/// the last has ended (and a second more, for its last readings to arrive); the
+/// first and the last.
+pub async fn whole_epochs(epoch_secs: u64, count: u64) -> (u64, u64) {
+	use sensorshare_market::epoch;
+	let now = sensorshare_service::clock::now_secs;
+	let first = epoch::of_secs(now(), epoch_secs).unwrap_or(0).saturating_add(1);
+	let last = first.saturating_add(count.max(1) - 1);
+	let end = epoch::end_secs(last, epoch_secs).unwrap_or(u64::MAX).saturating_add(1);
+	while now() < end {
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	(first, last)
 }
 
 fn account(uri: &str) -> Result<AccountId32, Error> {
@@ -123,7 +134,7 @@ pub async fn run(
 		.map(|s| cbpre::Identity::new(s.as_bytes()).map_err(|e| Error::Crypto(e.to_string())))
 		.collect::<Result<Vec<_>, _>>()?;
 
-	let (bob, included) = Requester::register(chain, &flow.requester, &flow.requester_id).await?;
+	let (bob, included) = register_requester(chain, &flow.requester, &flow.requester_id).await?;
 	step(
 		format!(
 			"{}: a CB-PRE key from the dev CA, identity {:?} registered",
@@ -132,13 +143,7 @@ pub async fn run(
 		Some(included.block_number),
 	);
 
-	// Whole epochs of data: from the first that begins after now.
-	let epoch_secs = stack.config.epoch_secs;
-	let first = now_secs() / epoch_secs + 1;
-	let last = first + flow.epochs.max(1) - 1;
-	while now_secs() < (last + 1) * epoch_secs + 1 {
-		tokio::time::sleep(Duration::from_millis(200)).await;
-	}
+	let (first, last) = whole_epochs(stack.config.epoch_secs, flow.epochs).await;
 	let (head, _) = chain.finalized_head().await?;
 	step(
 		format!("the sensors recorded epochs {first}..={last}, sealed and uploaded to the cloud"),
@@ -150,10 +155,10 @@ pub async fn run(
 	let before = [
 		total_balance(chain, &owner).await?,
 		total_balance(chain, &provider).await?,
-		total_balance(chain, &bob.account).await?,
+		total_balance(chain, bob.account()).await?,
 	];
 	let log = EventLog::follow(chain.clone(), head + 1);
-	let (id, included) = bob.request(chain, &sensors, (first, last), Balance::MAX).await?;
+	let (id, included) = bob.request_epochs(chain, &sensors, (first, last), Balance::MAX).await?;
 	let request_block = included.block_number;
 	let requested = included
 		.find::<sensorshare_chain_client::api::data_market::events::DataRequested>()?
@@ -185,8 +190,8 @@ pub async fn run(
 		Some(block),
 	);
 
-	let worker = WorkerClient::new(&stack.worker_url);
-	let fetched = bob.fetch(chain, &worker, id).await?;
+	// From the worker the delivery's location on chain names.
+	let fetched = bob.fetch(chain, id, |_| {}).await?;
 	let readings: usize = fetched.epochs.iter().map(|e| e.readings.len()).sum();
 	step(
 		format!(
@@ -229,7 +234,7 @@ pub async fn run(
 		paid: (settled.owner_paid, settled.provider_paid),
 		owner: change(owner, before[0]).await?,
 		provider: change(provider, before[1]).await?,
-		requester: change(bob.account.clone(), before[2]).await?,
+		requester: change(bob.account().clone(), before[2]).await?,
 		steps,
 	})
 }

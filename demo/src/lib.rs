@@ -14,6 +14,7 @@ pub mod experiments;
 pub mod flow;
 pub mod market;
 pub mod plots;
+pub mod report;
 pub mod stack;
 pub mod stats;
 
@@ -32,6 +33,9 @@ pub enum Error {
 	/// The cloud worker failed or refused.
 	#[error(transparent)]
 	Worker(#[from] sensorshare_worker_client::ClientError),
+	/// A step of the market failed.
+	#[error(transparent)]
+	Market(#[from] sensorshare_market_client::Error),
 	/// A key could not be made.
 	#[error("crypto: {0}")]
 	Crypto(String),

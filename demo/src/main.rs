@@ -42,12 +42,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-	tracing_subscriber::fmt()
-		.with_env_filter(
-			tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-		)
-		.with_writer(std::io::stderr)
-		.init();
+	sensorshare_service::init_tracing("warn");
 	let args = Args::parse();
 	let temp = tempfile::Builder::new().prefix("sensorshare-demo-").tempdir()?;
 	let dir = args.dir.unwrap_or_else(|| temp.path().to_path_buf());
@@ -63,21 +58,6 @@ async fn main() -> anyhow::Result<()> {
 		stack.chain = ChainSetup::Testnet(spec);
 	}
 	let flow = FlowConfig { epochs: args.epochs, ..FlowConfig::default() };
-	demo::run(DemoConfig { stack, flow }, shutdown_signal()).await?;
+	demo::run(DemoConfig { stack, flow }, sensorshare_service::shutdown_signal()).await?;
 	Ok(())
-}
-
-async fn shutdown_signal() {
-	let term = async {
-		match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-			Ok(mut s) => {
-				s.recv().await;
-			},
-			Err(_) => std::future::pending().await,
-		}
-	};
-	tokio::select! {
-		_ = tokio::signal::ctrl_c() => {},
-		_ = term => {},
-	}
 }

@@ -1,14 +1,12 @@
-//! The data user's side of the market, and a log of the market's events as the
-//! chain finalizes them, with when each was seen.
+//! The demo's data users (the market's [`Requester`]), and a log of the market's
+//! events as the chain finalizes them, with when each was seen.
 
 use crate::Error;
-use cbpre::{Identity, PublicKey, SecretKey};
 use rand::rngs::OsRng;
 use sensorshare_chain_client::{
-	api, signer_from_uri, AccountId32, Balance, ChainClient, Follower, Included, Keypair,
-	MarketEvent,
+	api, signer_from_uri, AccountId32, Balance, ChainClient, Follower, Included, MarketEvent,
 };
-use sensorshare_worker_client::{DeliveryRef, Fetched, WorkerClient};
+pub use sensorshare_market_client::Requester;
 use std::{
 	collections::HashMap,
 	sync::{Arc, Mutex},
@@ -16,135 +14,18 @@ use std::{
 };
 use tokio::sync::Notify;
 
-/// A data user: an account, and a CB-PRE key certified by the dev CA.
-pub struct Requester {
-	/// The account's secret URI.
-	pub uri: String,
-	/// The account.
-	pub account: AccountId32,
-	signer: Keypair,
-	key: SecretKey,
-}
-
-impl Requester {
-	/// Enrols `id` with the dev CA and registers it on chain for account `uri`.
-	pub async fn register(
-		chain: &ChainClient,
-		uri: &str,
-		id: &str,
-	) -> Result<(Self, Included), Error> {
-		let signer = signer_from_uri(uri)?;
-		let key = cbpre::dev::enroll_with_rng(id.as_bytes(), &mut OsRng)
-			.map_err(|e| Error::Crypto(e.to_string()))?;
-		let included = chain.register_identity_with_rng(&signer, &key, &mut OsRng).await?;
-		let account = signer.public_key().to_account_id();
-		Ok((Requester { uri: uri.into(), account, signer, key }, included))
-	}
-
-	/// The account's key, which signs the user's transactions.
-	pub fn signer(&self) -> &Keypair {
-		&self.signer
-	}
-
-	/// The user's public key.
-	pub fn public_key(&self) -> &PublicKey {
-		self.key.public_key()
-	}
-
-	/// Requests epochs `from..=to` of `sensors`, paying at most `max`; the agreement.
-	pub async fn request(
-		&self,
-		chain: &ChainClient,
-		sensors: &[Identity],
-		(from, to): (u64, u64),
-		max: Balance,
-	) -> Result<(u64, Included), Error> {
-		Ok(chain.request_data(&self.signer, sensors, (from, to), max).await?)
-	}
-
-	/// Downloads, verifies and decrypts agreement `id`'s latest delivery.
-	pub async fn fetch(
-		&self,
-		chain: &ChainClient,
-		worker: &WorkerClient,
-		id: u64,
-	) -> Result<Fetched, Error> {
-		let a = agreement(chain, id).await?;
-		let ((_, digest), Some(through_epoch)) = (
-			a.delivery.clone().ok_or_else(|| Error::Unexpected("not delivered".into()))?,
-			a.last_delivered_epoch(),
-		) else {
-			return Err(Error::Unexpected(format!("agreement {id} is not delivered")));
-		};
-		let keys = sensor_keys(chain, &a).await?;
-		let delivery = DeliveryRef { agreement: id, through_epoch, digest };
-		Ok(worker.fetch(&delivery, &self.key, &keys, &mut OsRng, |_| {}).await?)
-	}
-
-	/// Downloads and decrypts agreement `id`'s delivery through `through_epoch` as
-	/// soon as the worker has written it, waiting up to `wait`: before the delivery
-	/// is on chain. [`Self::check_delivery`] compares it with the chain's later.
-	pub async fn fetch_ahead(
-		&self,
-		chain: &ChainClient,
-		worker: &WorkerClient,
-		id: u64,
-		through_epoch: u64,
-		wait: Duration,
-	) -> Result<Fetched, Error> {
-		let a = agreement(chain, id).await?;
-		let keys = sensor_keys(chain, &a).await?;
-		Ok(worker
-			.fetch_ahead(id, through_epoch, wait, &self.key, &keys, &mut OsRng, |_| {})
-			.await?)
-	}
-
-	/// Whether the delivery of agreement `id` on chain is the one fetched ahead: the
-	/// digest on chain is `digest`, the digest of what was downloaded
-	/// ([`Fetched::digest`]).
-	pub async fn check_delivery(
-		&self,
-		chain: &ChainClient,
-		id: u64,
-		digest: &[u8; 32],
-	) -> Result<(), Error> {
-		match agreement(chain, id).await?.delivery {
-			Some((_, on_chain)) if on_chain == *digest => Ok(()),
-			Some(_) => Err(Error::Unexpected(format!(
-				"agreement {id}: the digest on chain is not that of the data downloaded"
-			))),
-			None => Err(Error::Unexpected(format!("agreement {id} is not delivered"))),
-		}
-	}
-
-	/// Confirms agreement `id`: the escrow goes to the owner and the provider.
-	pub async fn confirm(&self, chain: &ChainClient, id: u64) -> Result<Included, Error> {
-		Ok(chain.confirm(&self.signer, id).await?)
-	}
-}
-
-/// Agreement `id`, which must be on chain.
-pub async fn agreement(
+/// Enrols `id` with the dev CA and registers it on chain for account `uri`: a data
+/// user of the demo.
+pub async fn register_requester(
 	chain: &ChainClient,
-	id: u64,
-) -> Result<sensorshare_chain_client::Agreement, Error> {
-	chain.agreement(id).await?.ok_or_else(|| Error::Unexpected(format!("agreement {id} is gone")))
-}
-
-/// The public keys of agreement `a`'s sensors, from the chain.
-async fn sensor_keys(
-	chain: &ChainClient,
-	a: &sensorshare_chain_client::Agreement,
-) -> Result<HashMap<Identity, PublicKey>, Error> {
-	let mut keys = HashMap::new();
-	for s in &a.sensors {
-		let sensor = chain
-			.sensor(s.as_bytes())
-			.await?
-			.ok_or_else(|| Error::Unexpected("a sensor is gone".into()))?;
-		keys.insert(sensor.id, sensor.public_key);
-	}
-	Ok(keys)
+	uri: &str,
+	id: &str,
+) -> Result<(Requester, Included), Error> {
+	let key = cbpre::dev::enroll_with_rng(id.as_bytes(), &mut OsRng)
+		.map_err(|e| Error::Crypto(e.to_string()))?;
+	let requester = Requester::new(signer_from_uri(uri)?, key);
+	let included = requester.register(chain).await?;
+	Ok((requester, included))
 }
 
 /// What happened to an agreement: the block, and the block's time (the chain's

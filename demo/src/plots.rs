@@ -1,20 +1,37 @@
 //! The experiments' figures, as PNG files drawn with plotters.
 
 use crate::{experiments::Fig3, stats::Summary, Error};
-use plotters::prelude::*;
+use plotters::{coord::Shift, prelude::*};
 use std::path::Path;
 
 fn draw_err(e: impl std::fmt::Display) -> Error {
 	Error::Unexpected(format!("drawing: {e}"))
 }
 
-fn font() -> Result<(), Error> {
-	sensorshare_cli::plot::register_font().map_err(|e| Error::Unexpected(e.to_string()))
+/// A white 900 × 600 canvas drawing into `out`.
+fn canvas(out: &Path) -> Result<DrawingArea<BitMapBackend<'_>, Shift>, Error> {
+	sensorshare_cli::plot::register_font().map_err(|e| Error::Unexpected(e.to_string()))?;
+	let root = BitMapBackend::new(out, (900, 600)).into_drawing_area();
+	root.fill(&WHITE).map_err(draw_err)?;
+	Ok(root)
+}
+
+/// A chart on `root` titled `title`, with room for the axes' labels.
+fn chart<'a, 'b>(
+	root: &'a DrawingArea<BitMapBackend<'b>, Shift>,
+	title: &str,
+) -> ChartBuilder<'a, 'b, BitMapBackend<'b>> {
+	let mut builder = ChartBuilder::on(root);
+	builder
+		.caption(title, ("sans-serif", 22))
+		.margin(20)
+		.x_label_area_size(40)
+		.y_label_area_size(60);
+	builder
 }
 
 /// Fig. 3: the parts of the latency stacked, with PRE and without it.
 pub fn fig3(fig: &Fig3, title: &str, out: &Path) -> Result<(), Error> {
-	font()?;
 	let rows = fig.rows();
 	let with: Vec<(&str, f64)> = rows[..5].iter().map(|(n, s)| (*n, s.mean)).collect();
 	// Without PRE: each part less its PRE operation.
@@ -30,14 +47,9 @@ pub fn fig3(fig: &Fig3, title: &str, out: &Path) -> Result<(), Error> {
 	];
 	let top = with.iter().map(|(_, v)| v).sum::<f64>() * 1.15;
 	let colors = [BLUE, RED, MAGENTA, GREEN, CYAN];
-	let root = BitMapBackend::new(out, (900, 600)).into_drawing_area();
-	root.fill(&WHITE).map_err(draw_err)?;
-	let mut chart = ChartBuilder::on(&root)
-		.caption(title, ("sans-serif", 22))
-		.margin(20)
-		.x_label_area_size(40)
-		.y_label_area_size(60)
-		// The bars on the left two thirds; the legend on the right third.
+	let root = canvas(out)?;
+	// The bars on the left two thirds; the legend on the right third.
+	let mut chart = chart(&root, title)
 		.build_cartesian_2d(0f64..6.2f64, 0f64..top.max(1e-3))
 		.map_err(draw_err)?;
 	chart
@@ -89,16 +101,10 @@ pub fn fig3(fig: &Fig3, title: &str, out: &Path) -> Result<(), Error> {
 
 /// Fig. 4: mean latency against concurrent requests, with 95 % confidence intervals.
 pub fn fig4(points: &[(usize, Summary)], title: &str, out: &Path) -> Result<(), Error> {
-	font()?;
 	let max_x = points.iter().map(|(n, _)| *n).max().unwrap_or(1) as f64;
 	let max_y = points.iter().map(|(_, s)| s.mean + s.ci95).fold(0.0, f64::max) * 1.15;
-	let root = BitMapBackend::new(out, (900, 600)).into_drawing_area();
-	root.fill(&WHITE).map_err(draw_err)?;
-	let mut chart = ChartBuilder::on(&root)
-		.caption(title, ("sans-serif", 22))
-		.margin(20)
-		.x_label_area_size(40)
-		.y_label_area_size(60)
+	let root = canvas(out)?;
+	let mut chart = chart(&root, title)
 		.build_cartesian_2d((0.5f64..max_x * 1.5).log_scale(), 0f64..max_y.max(1e-3))
 		.map_err(draw_err)?;
 	chart

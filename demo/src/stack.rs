@@ -5,7 +5,7 @@
 
 use crate::Error;
 use sensorshare_chain_client::{
-	dev_node::{free_port, workspace_binary, DevNode, Testnet},
+	dev_node::{free_port, workspace_binary, DevNode, SensorRun, Testnet},
 	ChainClient,
 };
 use std::{
@@ -250,24 +250,16 @@ impl Stack {
 				),
 				block: head(&chain).await?,
 			});
-			let mut args = strings(&[
-				"--chain-url",
-				&url,
-				"run",
-				"--key",
-				&key_s,
-				"--cloud",
-				&worker_url,
-				"--seed",
-				&(i + 1).to_string(),
-				"--interval-ms",
-				&config.interval_ms.to_string(),
-				"--queue-dir",
-			]);
-			args.push(dir.join(format!("{id}.queue")).display().to_string());
-			if let Some(m) = config.marker {
-				args.extend(strings(&["--marker", &m.to_string()]));
+			let args = SensorRun {
+				chain_url: url.clone(),
+				key: key.clone(),
+				cloud: worker_url.clone(),
+				interval_ms: config.interval_ms,
+				queue_dir: dir.join(format!("{id}.queue")),
+				seed: Some(i as u64 + 1),
+				marker: config.marker,
 			}
+			.args();
 			processes.push(spawn(&dir, id, "sensorshare-sensor", "SENSORSHARE_SENSOR", &args)?);
 			sensor_keys.push(key);
 		}

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 /// What the RPC extensions need.
 pub struct FullDeps<C, P> {
-	/// The client.
+	/// The client whose state the RPCs read.
 	pub client: Arc<C>,
 	/// The transaction pool.
 	pub pool: Arc<P>,

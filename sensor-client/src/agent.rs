@@ -11,14 +11,15 @@
 
 use cbpre::{Meta, PublicKey, SecretKey};
 use sensorshare_chain_client::{
-	Agreement, AgreementStatus, ChainClient, Error as ChainError, Follower, Keypair, MarketEvent,
-	ReKeys,
+	Agreement, AgreementStatus, ChainClient, Error as ChainError, Follower, Keypair, MarketError,
+	MarketEvent, ReKeys,
 };
+use sensorshare_market::Rates;
 use std::{
 	collections::{BTreeSet, HashMap},
 	ops::Range,
 	sync::Arc,
-	time::{Duration, SystemTime, UNIX_EPOCH},
+	time::Duration,
 };
 use tokio::{sync::Semaphore, task::JoinSet};
 
@@ -124,7 +125,7 @@ impl Agent {
 
 	/// The epochs of `a` that have ended and settled by now (maybe none).
 	fn ended(&self, a: &Agreement) -> Range<u64> {
-		let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+		let now = sensorshare_service::clock::now_secs();
 		let end = ended_through(a, now, self.settle_secs).map_or(a.from_epoch, |l| l + 1);
 		a.from_epoch..end
 	}
@@ -159,15 +160,17 @@ impl Agent {
 
 	/// The re-keys of `a`, if it pays the listed price and every sensor's key is here.
 	async fn rekeys_if_acceptable(&self, a: &Agreement) -> Result<Option<ReKeys>, ChainError> {
-		let mut listed: u128 = 0;
+		let mut prices = Vec::with_capacity(a.sensors.len());
 		for s in &a.sensors {
 			let Some(sensor) = self.chain.sensor(s.as_bytes()).await? else { return Ok(None) };
-			let cost = sensor.price_per_epoch.checked_mul(u128::from(a.epochs()));
-			listed = match cost.and_then(|c| listed.checked_add(c)) {
-				Some(v) => v,
-				None => return Ok(None),
-			};
+			prices.push(sensor.price_per_epoch);
 		}
+		// The owner's part of the chain's quote: the listed prices times the epochs.
+		let rates = Rates { fee_per_epoch: 0, deposit_base: 0, deposit_per_epoch: 0 };
+		let Some(listed) = sensorshare_market::quote(&prices, a.epochs(), &rates).map(|q| q.price)
+		else {
+			return Ok(None);
+		};
 		if a.price < listed {
 			tracing::info!(agreement = a.id, offered = a.price, listed, "pays less than listed");
 			return Ok(None);
@@ -196,8 +199,8 @@ impl Agent {
 	/// `a` was read), they are accepted as posted when they are these.
 	pub async fn rekey(&self, a: &Agreement) -> Result<Progress, ChainError> {
 		let (id, me) = (a.id, self.owner.public_key().to_account_id());
-		let next = a.from_epoch.saturating_add(u64::from(a.rekeyed));
-		if a.owner != me || a.status != AgreementStatus::Accepted || next > a.to_epoch {
+		let Some(next) = a.progress().next_rekey_epoch() else { return Ok(Progress::Done) };
+		if a.owner != me || a.status != AgreementStatus::Accepted {
 			return Ok(Progress::Done);
 		}
 		let due = next..self.ended(a).end;
@@ -218,7 +221,12 @@ impl Agent {
 			Ok(_) => {},
 			// The chain has re-keys from `next` on already: an earlier submission whose
 			// outcome was unknown landed. Done if they are these.
-			Err(e) if matches!(e.refusal(), Some("UnexpectedFirstEpoch" | "AllEpochsReKeyed")) => {
+			Err(e)
+				if matches!(
+					e.market_error(),
+					Some(MarketError::UnexpectedFirstEpoch | MarketError::AllEpochsReKeyed)
+				) =>
+			{
 				if !self.posted_already(id, next - a.from_epoch, &rekeys).await? {
 					tracing::warn!(agreement = id, error = %e, "other re-keys are on chain");
 					return Ok(Progress::Waiting);
@@ -226,7 +234,7 @@ impl Agent {
 				tracing::info!(agreement = id, "re-keys posted by an earlier submission");
 			},
 			// The agreement ended, or its deadline passed.
-			Err(e) if e.refusal().is_some() => {
+			Err(e) if e.is_refusal() => {
 				tracing::info!(agreement = id, error = %e, "re-keys not added");
 				return Ok(Progress::Waiting);
 			},
@@ -279,7 +287,7 @@ impl Agent {
 			}
 			match a.status {
 				AgreementStatus::Requested => answer(&mut answering, a.id),
-				AgreementStatus::Accepted if u64::from(a.rekeyed) < a.epochs() => {
+				AgreementStatus::Accepted if !a.progress().all_rekeyed() => {
 					subscriptions.insert(a.id);
 				},
 				_ => {},
@@ -367,8 +375,8 @@ pub enum ReKeyError {
 /// The last epoch of `a` that ended `settle_secs` or more before `now_secs`, if any.
 pub fn ended_through(a: &Agreement, now_secs: u64, settle_secs: u64) -> Option<u64> {
 	let settled = now_secs.checked_sub(settle_secs)?;
-	// Epoch `t` ends at `(t + 1) * epoch_secs`.
-	let last = settled.checked_div(a.epoch_secs)?.checked_sub(1)?;
+	// The epoch before the one `settled` falls in is the last to have ended.
+	let last = sensorshare_market::epoch::of_secs(settled, a.epoch_secs)?.checked_sub(1)?;
 	Some(last.min(a.to_epoch)).filter(|l| *l >= a.from_epoch)
 }
 

@@ -12,7 +12,7 @@ use btleplug::{
 };
 use futures::StreamExt;
 use sensorshare_protocol::reading::Reading;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -84,10 +84,6 @@ async fn scan(adapter: &Adapter, target: &TagTarget) -> Result<Peripheral, BleEr
 	Err(BleError::NotFound(target.name_or_address.clone()))
 }
 
-fn now_ms() -> u64 {
-	SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
-
 /// Connects, configures and streams readings until the tag drops: the adapter reports
 /// it disconnected (BlueZ's notification stream does not end when the link does).
 async fn session(
@@ -132,7 +128,11 @@ async fn session(
 		};
 		match sensor.decode(&n.value) {
 			Ok(values) => {
-				if tx.send((now_ms(), Reading::new(values))).await.is_err() {
+				if tx
+					.send((sensorshare_service::clock::now_ms(), Reading::new(values)))
+					.await
+					.is_err()
+				{
 					break;
 				}
 			},

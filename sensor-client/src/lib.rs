@@ -7,6 +7,8 @@
 //! - [`pipeline`]: per epoch, the data key and capsule; each reading sealed, signed
 //!   and queued; [`queue`] keeps uploads on disk through outages and restarts.
 //! - [`agent`]: the owner agent that answers requests with re-keys.
+//! - [`register`] and [`stream`]: the `register` and `run` commands of
+//!   `sensorshare-sensor`, whose `main` only parses and wires.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -16,5 +18,7 @@ pub mod agent;
 pub mod ble;
 pub mod pipeline;
 pub mod queue;
+pub mod register;
 pub mod sensortag;
 pub mod simulated;
+pub mod stream;

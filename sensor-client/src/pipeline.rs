@@ -58,7 +58,8 @@ impl<R: CryptoRngCore> Sealer<R> {
 	/// Seals a reading taken at `timestamp_ms` and queues it (after the epoch's
 	/// capsule, the first time the epoch is seen).
 	pub fn push(&mut self, timestamp_ms: u64, reading: &Reading) -> Result<u64, PipelineError> {
-		let epoch = timestamp_ms / 1000 / self.epoch_secs;
+		let epoch = sensorshare_market::epoch::of_millis(timestamp_ms, self.epoch_secs)
+			.ok_or(PipelineError::ZeroEpoch)?;
 		let meta = Meta::new(*self.key.id(), epoch);
 		let m = match &self.current {
 			Some((e, m)) if *e == epoch => m.clone(),

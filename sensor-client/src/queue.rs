@@ -53,12 +53,12 @@ pub enum QueueError {
 	Io {
 		/// The file or directory.
 		path: PathBuf,
-		/// Why.
+		/// What the operating system reported.
 		source: std::io::Error,
 	},
 }
 
-/// The queue.
+/// Uploads waiting on disk, one file each, drained oldest first.
 #[derive(Debug)]
 pub struct Queue {
 	dir: PathBuf,

@@ -8,16 +8,10 @@ use sensorshare_chain_client::{
 	dev_node::DevNode, signer_from_uri, Agreement, ChainClient, Listing, UNIT,
 };
 use sensorshare_sensor_client::agent::{self, AcceptListedPrice, Agent, Progress};
-use std::{
-	collections::HashMap,
-	time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use sensorshare_service::clock::now_secs;
+use std::{collections::HashMap, time::Duration};
 
 const EPOCH_SECS: u64 = 60;
-
-fn now_secs() -> u64 {
-	SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
 
 fn enroll(id: &str, seed: u64) -> SecretKey {
 	cbpre::dev::enroll_with_rng(id.as_bytes(), &mut ChaCha20Rng::seed_from_u64(seed))

@@ -1,7 +1,9 @@
 //! Readings taken while the cloud is unreachable wait on disk, survive a kill of the
 //! sensor client, and all reach the cloud once it is back.
 
-use sensorshare_chain_client::dev_node::{free_port, DevNode, KillOnDrop, WorkerProcess};
+use sensorshare_chain_client::dev_node::{
+	free_port, DevNode, KillOnDrop, SensorRun, WorkerProcess,
+};
 use sensorshare_protocol::{sha256, upload::UnverifiedRecordUpload};
 use std::{
 	collections::BTreeSet,
@@ -10,7 +12,7 @@ use std::{
 	time::{Duration, Instant},
 };
 
-fn sensor(args: &[&str], log: &Path) -> KillOnDrop {
+fn sensor(args: &[String], log: &Path) -> KillOnDrop {
 	KillOnDrop(
 		Command::new(env!("CARGO_BIN_EXE_sensorshare-sensor"))
 			.args(args)
@@ -68,7 +70,6 @@ async fn readings_wait_through_an_outage_and_a_restart_then_all_arrive() {
 	let key = d.join("tag.key");
 	let key_s = key.to_str().expect("utf-8");
 	let queue = d.join("queue");
-	let queue_s = queue.to_str().expect("utf-8");
 	let port = free_port();
 	let cloud = format!("http://127.0.0.1:{port}");
 
@@ -86,19 +87,16 @@ async fn readings_wait_through_an_outage_and_a_restart_then_all_arrive() {
 	}
 
 	// The cloud is down: readings queue up. Then the sensor client is killed.
-	let run = [
-		"--chain-url",
-		&url,
-		"run",
-		"--key",
-		key_s,
-		"--cloud",
-		&cloud,
-		"--interval-ms",
-		"50",
-		"--queue-dir",
-		queue_s,
-	];
+	let run = SensorRun {
+		chain_url: url.clone(),
+		key: key.clone(),
+		cloud: cloud.clone(),
+		interval_ms: 50,
+		queue_dir: queue.clone(),
+		seed: None,
+		marker: None,
+	}
+	.args();
 	let mut first = sensor(&run, &d.join("sensor-1.log"));
 	tokio::time::sleep(Duration::from_secs(3)).await;
 	first.0.kill().expect("SIGKILL");

@@ -8,8 +8,8 @@ use sensorshare_chain_client::{
 	signer_from_uri, AccountId32, ChainClient, Keypair, Listing, ReKeys, UNIT,
 };
 use sensorshare_cloud_worker::config::{Config, StorageConfig};
-use sensorshare_protocol::header::RecordHeader;
-use sensorshare_worker_client::{DeliveryRef, WorkerClient};
+use sensorshare_protocol::{header::RecordHeader, routes::HEALTH};
+use sensorshare_worker_client::{DeliveryRef, Wanted, WorkerClient};
 use std::{
 	ops::RangeInclusive,
 	path::PathBuf,
@@ -93,31 +93,24 @@ impl Chain {
 		self.client.accept_request(&key(owner), id, rekeys).await.expect("accept_request");
 	}
 
-	/// The owner accepts a subscription with the re-keys of `epochs` only.
-	pub async fn accept_epochs(
+	/// The owner posts the re-keys of `epochs` only, for `requester`: accepting a
+	/// subscription with them, or adding them to it.
+	pub async fn post_rekeys(
 		&self,
+		posting: Posting,
 		owner: &str,
 		id: u64,
 		sensors: &[&SecretKey],
 		requester: &PublicKey,
 		epochs: RangeInclusive<u64>,
 	) {
+		let (owner, first) = (key(owner), *epochs.start());
 		let rekeys = rekeys(sensors, requester, epochs);
-		self.client.accept_request(&key(owner), id, rekeys).await.expect("accept_request");
-	}
-
-	/// The owner adds the re-keys of `epochs`.
-	pub async fn add_rekeys(
-		&self,
-		owner: &str,
-		id: u64,
-		sensors: &[&SecretKey],
-		requester: &PublicKey,
-		epochs: RangeInclusive<u64>,
-	) {
-		let first = *epochs.start();
-		let rekeys = rekeys(sensors, requester, epochs);
-		self.client.add_rekeys(&key(owner), id, first, rekeys).await.expect("add_rekeys");
+		let posted = match posting {
+			Posting::Accept => self.client.accept_request(&owner, id, rekeys).await,
+			Posting::Add => self.client.add_rekeys(&owner, id, first, rekeys).await,
+		};
+		posted.expect("the re-keys are posted");
 	}
 
 	/// Waits until agreement `id` is delivered; its location and digest.
@@ -147,6 +140,15 @@ impl Chain {
 			tokio::time::sleep(Duration::from_millis(100)).await;
 		}
 	}
+}
+
+/// What the owner does with the re-keys it posts.
+#[derive(Debug, Clone, Copy)]
+pub enum Posting {
+	/// Accepts the request with them.
+	Accept,
+	/// Adds them to the accepted agreement.
+	Add,
 }
 
 /// For each sensor, the re-keys of `epochs` for `requester`.
@@ -180,9 +182,10 @@ pub async fn all_rekeys(
 	rekeys(sensors, requester, a.from_epoch..=a.to_epoch)
 }
 
-/// What `fetch` needs to download the delivery of `id` through `through_epoch`.
-pub fn delivery(id: u64, through_epoch: u64, digest: [u8; 32]) -> DeliveryRef {
-	DeliveryRef { agreement: id, through_epoch, digest }
+/// What `download` needs to fetch the delivery of `id` through `through_epoch` that
+/// is on chain with `digest`.
+pub fn delivery(id: u64, through_epoch: u64, digest: [u8; 32]) -> Wanted {
+	Wanted::OnChain(DeliveryRef { agreement: id, through_epoch, digest })
 }
 
 /// A dev enrolment.
@@ -262,7 +265,7 @@ pub async fn alice_sensor_and_bob() -> (Chain, Worker, SecretKey, SecretKey) {
 pub async fn wait_for_health(url: &str) {
 	let started = Instant::now();
 	loop {
-		if let Ok(r) = reqwest::get(format!("{url}/health")).await {
+		if let Ok(r) = reqwest::get(format!("{url}{HEALTH}")).await {
 			if r.status().is_success() {
 				return;
 			}
@@ -323,4 +326,68 @@ pub fn files(dir: &std::path::Path) -> Vec<PathBuf> {
 /// The sensors' keys, as a requester learns them from the chain.
 pub fn sensor_keys(sensors: &[&SecretKey]) -> std::collections::HashMap<Identity, PublicKey> {
 	sensors.iter().map(|s| (*s.id(), *s.public_key())).collect()
+}
+
+/// Starts the worker binary with `config` and `extra` arguments, its log in `dir/log`.
+pub fn spawn_worker(
+	config: &Config,
+	dir: &std::path::Path,
+	log: &str,
+	extra: &[&str],
+) -> std::process::Child {
+	let StorageConfig::Fs { path: storage } = &config.storage else {
+		panic!("the tests store on the filesystem")
+	};
+	std::process::Command::new(env!("CARGO_BIN_EXE_sensorshare-cloud-worker"))
+		.args(["--listen", &config.listen.to_string(), "--public-url", &config.public_url])
+		.args(["--chain-url", &config.chain_url])
+		.arg("--store-dir")
+		.arg(storage)
+		.arg("--state-dir")
+		.arg(&config.state_dir)
+		.args(extra)
+		.env("SENSORSHARE_PROVIDER_SURI", "//Ferdie")
+		.env("RUST_LOG", "info")
+		.stdout(std::process::Stdio::null())
+		.stderr(std::fs::File::create(dir.join(log)).expect("log file"))
+		.spawn()
+		.expect("the worker binary starts")
+}
+
+/// Checks every block from `from` to the head: each agreement of `ids` has exactly
+/// one `DataDelivered` event, and each delivery on chain is the one the store holds
+/// (it downloads and decrypts for `requester` against the digest on chain).
+pub async fn assert_each_delivered_once_as_stored(
+	chain: &Chain,
+	from: u32,
+	ids: &[u64],
+	worker: &WorkerClient,
+	sensors: &[&SecretKey],
+	requester: &SecretKey,
+) {
+	// Let anything still in flight land before counting.
+	tokio::time::sleep(Duration::from_secs(2)).await;
+	let (head, _) = chain.client.finalized_head().await.expect("head");
+	let mut deliveries: std::collections::HashMap<u64, usize> = Default::default();
+	for n in from..=head {
+		let hash = chain.client.block_hash(n).await.expect("hash").expect("block");
+		for ev in chain.client.market_events(hash).await.expect("events") {
+			if let sensorshare_chain_client::MarketEvent::DataDelivered { id, .. } = ev {
+				*deliveries.entry(id).or_default() += 1;
+			}
+		}
+	}
+	for id in ids {
+		assert_eq!(deliveries.get(id), Some(&1), "agreement {id} delivered once: {deliveries:?}");
+	}
+	let keys = sensor_keys(sensors);
+	let keys = sensorshare_worker_client::Keys { requester, sensors: &keys };
+	for id in ids {
+		let a = chain.client.agreement(*id).await.expect("read").expect("open");
+		let (_, digest) = a.delivery.expect("delivered");
+		worker
+			.download(&delivery(*id, a.to_epoch, digest), &keys, &mut rng(*id), |_| {})
+			.await
+			.expect("the delivery on chain is the one stored");
+	}
 }

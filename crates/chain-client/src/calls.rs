@@ -3,10 +3,11 @@
 
 use crate::{
 	api::{self, runtime_types::bounded_collections::bounded_vec::BoundedVec},
-	AccountId32, Balance, ChainClient, Error, Included, Keypair,
+	AccountId32, Balance, ChainClient, Error, Included, Keypair, Sensor,
 };
 use cbpre::{rand_core::CryptoRngCore, SecretKey};
 pub use sensorshare_market::possession::Kind as RegistrationKind;
+use sensorshare_market::{Quote, Rates};
 
 /// For each sensor of an agreement, in its order, one re-key per epoch of a run.
 pub type ReKeys = Vec<Vec<[u8; 32]>>;
@@ -34,15 +35,32 @@ impl ChainClient {
 		self.api().genesis_hash().0
 	}
 
-	/// The storage deposit the chain holds from the requester of an agreement on
-	/// `sensors` sensors and `epochs` epochs, until the agreement closes.
-	pub fn agreement_deposit(&self, sensors: u64, epochs: u64) -> Result<Balance, Error> {
+	/// What a request for epochs `from_epoch..=to_epoch` of `sensors` costs, as the
+	/// chain will charge it: the sensors' prices, their provider's fee (the first
+	/// sensor's provider: a request names sensors of one provider) and the agreement
+	/// deposit, computed by the market's arithmetic that the pallet runs.
+	pub async fn quote(
+		&self,
+		sensors: &[Sensor],
+		(from_epoch, to_epoch): (u64, u64),
+	) -> Result<Quote<Balance>, Error> {
+		let invalid = |what: &str| Error::InvalidRequest(what.to_string());
+		let first = sensors.first().ok_or_else(|| invalid("no sensors"))?;
+		let epochs = sensorshare_market::epochs(from_epoch, to_epoch)
+			.ok_or_else(|| invalid("the last epoch comes before the first"))?;
 		let constants = api::constants().data_market();
-		let base = self.api().constants().at(&constants.agreement_deposit_base())?;
-		let per_epoch = self.api().constants().at(&constants.agreement_deposit_per_epoch())?;
-		Ok(per_epoch
-			.saturating_mul(u128::from(sensors).saturating_mul(u128::from(epochs)))
-			.saturating_add(base))
+		let fee_per_epoch = self.provider(&first.provider).await?.map_or(0, |(_, fee)| fee);
+		let rates = Rates {
+			fee_per_epoch,
+			deposit_base: self.api().constants().at(&constants.agreement_deposit_base())?,
+			deposit_per_epoch: self
+				.api()
+				.constants()
+				.at(&constants.agreement_deposit_per_epoch())?,
+		};
+		let prices: Vec<Balance> = sensors.iter().map(|s| s.price_per_epoch).collect();
+		sensorshare_market::quote(&prices, epochs, &rates)
+			.ok_or_else(|| invalid("the price does not fit a balance"))
 	}
 
 	/// The proof that `key`'s holder registers it as `kind` from `account` on this

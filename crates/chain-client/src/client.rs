@@ -186,7 +186,7 @@ impl ChainClient {
 			},
 			Err(e) => Err(e.into()),
 		};
-		if found.as_ref().is_err_and(|e| e.refusal().is_none()) {
+		if found.as_ref().is_err_and(|e| !e.is_refusal()) {
 			self.nonces.lock().await.remove(&account.0);
 		}
 		found

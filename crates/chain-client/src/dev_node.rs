@@ -223,3 +223,54 @@ impl WorkerProcess {
 		Ok(WorkerProcess { process: KillOnDrop(child), url, store })
 	}
 }
+
+/// `sensorshare-sensor run` of a simulated tag: its arguments, for the tests and the
+/// demo that start sensors.
+#[derive(Debug, Clone)]
+pub struct SensorRun {
+	/// The node's RPC.
+	pub chain_url: String,
+	/// The sensor's key file.
+	pub key: PathBuf,
+	/// The cloud worker's base URL.
+	pub cloud: String,
+	/// Milliseconds between readings.
+	pub interval_ms: u64,
+	/// Where uploads wait while the cloud is away.
+	pub queue_dir: PathBuf,
+	/// The simulated tag's seed, if not the default.
+	pub seed: Option<u64>,
+	/// A marker added to every reading, if any.
+	pub marker: Option<f64>,
+}
+
+impl SensorRun {
+	/// The command line after the binary's name.
+	pub fn args(&self) -> Vec<String> {
+		let mut args: Vec<String> = ["--chain-url", &self.chain_url, "run", "--key"]
+			.iter()
+			.map(|s| s.to_string())
+			.collect();
+		args.push(self.key.display().to_string());
+		args.extend(["--cloud".into(), self.cloud.clone()]);
+		args.extend(["--interval-ms".into(), self.interval_ms.to_string()]);
+		args.extend(["--queue-dir".into(), self.queue_dir.display().to_string()]);
+		if let Some(seed) = self.seed {
+			args.extend(["--seed".into(), seed.to_string()]);
+		}
+		if let Some(m) = self.marker {
+			args.extend(["--marker".into(), m.to_string()]);
+		}
+		args
+	}
+
+	/// Starts it (`$SENSORSHARE_SENSOR` or the workspace's binary), its log in `log`.
+	pub fn spawn(&self, log: &std::path::Path) -> std::io::Result<KillOnDrop> {
+		let child = Command::new(workspace_binary("sensorshare-sensor", "SENSORSHARE_SENSOR"))
+			.args(self.args())
+			.stdout(Stdio::null())
+			.stderr(std::fs::File::create(log)?)
+			.spawn()?;
+		Ok(KillOnDrop(child))
+	}
+}

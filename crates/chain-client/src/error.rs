@@ -1,4 +1,9 @@
-//! The chain client's errors.
+//! The chain client's errors. A refusal by the data market is decoded into the
+//! pallet's own `Error` enum ([`MarketError`]), so callers match its variants, not
+//! their names.
+
+/// The data market pallet's errors, as generated from the runtime's metadata.
+pub use crate::api::runtime_types::pallet_data_market::pallet::Error as MarketError;
 
 /// Why a chain operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -8,10 +13,18 @@ pub enum Error {
 	Connect {
 		/// The node's URL.
 		url: String,
-		/// Why.
+		/// What the connection attempt reported.
 		reason: String,
 	},
-	/// The chain refused a transaction with one of its pallets' errors.
+	/// The data market refused a transaction with one of its errors.
+	#[error("the chain refused the transaction: DataMarket::{error:?} ({docs})")]
+	Market {
+		/// The pallet's error.
+		error: MarketError,
+		/// Its documentation.
+		docs: String,
+	},
+	/// The chain refused a transaction with another pallet's error.
 	#[error("the chain refused the transaction: {pallet}::{name} ({docs})")]
 	Refused {
 		/// The pallet.
@@ -33,6 +46,9 @@ pub enum Error {
 	/// A key could not sign (a proof of possession).
 	#[error("signing failed: {0}")]
 	Crypto(String),
+	/// A request the chain would refuse, refused before it is sent.
+	#[error("invalid request: {0}")]
+	InvalidRequest(String),
 	/// The chain holds data this client cannot make sense of.
 	#[error("unexpected data on chain: {0}")]
 	InvalidChainData(String),
@@ -44,13 +60,17 @@ pub enum Error {
 impl From<subxt::Error> for Error {
 	fn from(e: subxt::Error) -> Self {
 		match e {
-			subxt::Error::Runtime(subxt::error::DispatchError::Module(m)) => match m.details() {
-				Ok(d) => Error::Refused {
-					pallet: d.pallet.name().to_string(),
-					name: d.variant.name.clone(),
-					docs: d.variant.docs.join(" "),
-				},
-				Err(e) => Error::Dispatch(e.to_string()),
+			subxt::Error::Runtime(subxt::error::DispatchError::Module(m)) => {
+				let docs = m.details().map(|d| d.variant.docs.join(" ")).unwrap_or_default();
+				match (m.as_root_error::<crate::api::Error>(), m.details()) {
+					(Ok(crate::api::Error::DataMarket(error)), _) => Error::Market { error, docs },
+					(_, Ok(d)) => Error::Refused {
+						pallet: d.pallet.name().to_string(),
+						name: d.variant.name.clone(),
+						docs,
+					},
+					(_, Err(e)) => Error::Dispatch(e.to_string()),
+				}
 			},
 			subxt::Error::Runtime(d) => Error::Dispatch(d.to_string()),
 			other => Error::Subxt(Box::new(other)),
@@ -59,12 +79,18 @@ impl From<subxt::Error> for Error {
 }
 
 impl Error {
-	/// The pallet error's name, if the chain refused with one.
-	pub fn refusal(&self) -> Option<&str> {
+	/// The data market's error, if it refused the transaction.
+	pub fn market_error(&self) -> Option<&MarketError> {
 		match self {
-			Error::Refused { name, .. } => Some(name),
+			Error::Market { error, .. } => Some(error),
 			_ => None,
 		}
+	}
+
+	/// Whether a pallet refused the transaction (the data market or another): a
+	/// verdict on the transaction, not a failure to reach the chain.
+	pub fn is_refusal(&self) -> bool {
+		matches!(self, Error::Market { .. } | Error::Refused { .. })
 	}
 
 	/// Whether the connection dropped and may come back: worth retrying.
@@ -78,7 +104,7 @@ impl Error {
 			Error::Dropped(_) => true,
 			// Every block near the deadline the call needs is full: a later block has
 			// room.
-			Error::Refused { name, .. } => name == "DeadlinesFull",
+			Error::Market { error, .. } => matches!(error, MarketError::DeadlinesFull),
 			_ => false,
 		}
 	}

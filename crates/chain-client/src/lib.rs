@@ -7,8 +7,8 @@
 //! - [`ChainClient::connect`]: a WebSocket connection that reconnects with backoff
 //!   when the node goes away;
 //! - [`ChainClient::submit`]: sign with an sr25519 account ([`signer_from_uri`] takes
-//!   `//Alice`-style URIs), submit, wait for finalization, and turn a refusal into
-//!   the pallet's error name and docs;
+//!   `//Alice`-style URIs), submit, wait for finalization, and turn a refusal by the
+//!   data market into its typed error ([`MarketError`]);
 //! - [`Follower`]: every finalized block in order, none skipped across reconnects,
 //!   with its data-market events decoded;
 //! - one function per data-market call, taking domain types (registrations sign
@@ -28,8 +28,9 @@ mod types;
 
 pub use calls::{Listing, ReKeys, RegistrationKind};
 pub use client::{signer_from_uri, ChainClient, Included};
-pub use error::Error;
+pub use error::{Error, MarketError};
 pub use follow::{Follower, MarketBlock};
+pub use sensorshare_market::{Progress, Quote};
 pub use subxt;
 pub use subxt::utils::{AccountId32, H256};
 pub use subxt_signer::sr25519::Keypair;

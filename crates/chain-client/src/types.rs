@@ -2,6 +2,7 @@
 
 use crate::{api::runtime_types::pallet_data_market::types as chain, AccountId32, Balance, Error};
 use cbpre::PublicKey;
+use sensorshare_market::Progress;
 
 /// A registered sensor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,24 +98,29 @@ pub struct Agreement {
 }
 
 impl Agreement {
+	/// How far it has come, for the market's arithmetic of "what is next".
+	pub fn progress(&self) -> Progress {
+		Progress::new(self.from_epoch, self.to_epoch, self.rekeyed, self.delivered)
+	}
+
 	/// How many epochs it covers.
 	pub fn epochs(&self) -> u64 {
-		self.to_epoch.saturating_sub(self.from_epoch).saturating_add(1)
+		self.progress().epochs()
 	}
 
 	/// The last epoch with re-keys on chain, if any.
 	pub fn last_rekeyed_epoch(&self) -> Option<u64> {
-		(self.rekeyed > 0).then(|| self.from_epoch.saturating_add(u64::from(self.rekeyed) - 1))
+		self.progress().last_rekeyed_epoch()
 	}
 
 	/// The last epoch delivered, if any.
 	pub fn last_delivered_epoch(&self) -> Option<u64> {
-		(self.delivered > 0).then(|| self.from_epoch.saturating_add(u64::from(self.delivered) - 1))
+		self.progress().last_delivered_epoch()
 	}
 
 	/// When `epoch` ends, in seconds since the Unix epoch.
 	pub fn epoch_end_secs(&self, epoch: u64) -> u64 {
-		epoch.saturating_add(1).saturating_mul(self.epoch_secs)
+		sensorshare_market::epoch::end_secs(epoch, self.epoch_secs).unwrap_or(u64::MAX)
 	}
 }
 

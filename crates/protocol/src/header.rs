@@ -49,7 +49,7 @@ impl RecordHeader {
 	/// The epoch the reading belongs to, for epochs of `epoch_secs` seconds: epoch `t`
 	/// covers `[t*epoch_secs, (t+1)*epoch_secs)` seconds since the Unix epoch.
 	pub fn epoch(&self, epoch_secs: u64) -> Option<u64> {
-		(self.timestamp_ms / 1000).checked_div(epoch_secs)
+		sensorshare_market::epoch::of_millis(self.timestamp_ms, epoch_secs)
 	}
 }
 

@@ -13,7 +13,7 @@ pub enum KeyFileError {
 	Io {
 		/// The file.
 		path: String,
-		/// Why.
+		/// What the operating system reported.
 		source: std::io::Error,
 	},
 	/// The file is not a key file of this kind.
@@ -31,7 +31,7 @@ pub enum KeyFileError {
 	Key {
 		/// The file.
 		path: String,
-		/// Why.
+		/// The check of the key against its certificate that failed.
 		source: cbpre::Error,
 	},
 }

@@ -8,6 +8,8 @@
 //! - [`auth`]: the challenge a requester signs to download its delivery.
 //! - [`delivery`]: the manifest whose digest goes on chain, and the segments it lists
 //!   (one re-encrypted capsule and its records per sensor and epoch).
+//! - [`routes`]: the worker's HTTP routes and the URLs clients build for them, the
+//!   longest a download waits, and the delivery location put on chain.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -18,6 +20,7 @@ pub mod domain;
 pub mod header;
 pub mod keyfile;
 pub mod reading;
+pub mod routes;
 pub mod upload;
 
 pub use cbpre;

@@ -13,15 +13,13 @@ use sensorshare_protocol::{
 	auth::{Challenge, ChallengeAnswer, Token},
 	delivery::Manifest,
 	header::RecordHeader,
+	routes::{Urls, MAX_WAIT_SECS},
 	upload::sign_record_with_rng,
 };
 use std::{
 	collections::HashMap,
 	time::{Duration, Instant},
 };
-
-/// The longest the worker lets one request wait for a delivery (its `MAX_WAIT_SECS`).
-const MAX_WAIT_SECS: u64 = 60;
 
 /// Why a call to the worker failed.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +80,7 @@ pub struct Fetched {
 	pub decrypt2: std::time::Duration,
 	/// Time spent opening the records.
 	pub open: std::time::Duration,
-	/// With [`WorkerClient::fetch_ahead`]: the time until the manifest arrived,
+	/// With [`Wanted::Ahead`]: the time until the manifest arrived,
 	/// waiting for the worker to write the delivery included (otherwise zero, and
 	/// that time is in `download`).
 	pub waited: std::time::Duration,
@@ -90,7 +88,7 @@ pub struct Fetched {
 	pub digest: [u8; 32],
 }
 
-/// A delivery as the chain records it: what [`WorkerClient::fetch`] downloads.
+/// A delivery as the chain records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeliveryRef {
 	/// The agreement.
@@ -101,11 +99,65 @@ pub struct DeliveryRef {
 	pub digest: [u8; 32],
 }
 
+/// Which delivery [`WorkerClient::download`] fetches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wanted {
+	/// The delivery on chain: its manifest is checked against the chain's digest.
+	OnChain(DeliveryRef),
+	/// The delivery of `agreement` through `through_epoch`, before it is on chain:
+	/// wait up to `wait` for the worker to write it (asking again each
+	/// [`MAX_WAIT_SECS`]). The records are the sensors' (each opens under the
+	/// capsule's key, which only a capsule re-encrypted for this requester gives);
+	/// what the manifest vouches for on chain is checked by comparing
+	/// [`Fetched::digest`] with the delivery's digest once it is final, before
+	/// confirming.
+	Ahead {
+		/// The agreement.
+		agreement: u64,
+		/// The last epoch of the delivery.
+		through_epoch: u64,
+		/// How long to wait for it.
+		wait: Duration,
+	},
+}
+
+impl Wanted {
+	fn agreement(&self) -> u64 {
+		match self {
+			Wanted::OnChain(d) => d.agreement,
+			Wanted::Ahead { agreement, .. } => *agreement,
+		}
+	}
+
+	fn through_epoch(&self) -> u64 {
+		match self {
+			Wanted::OnChain(d) => d.through_epoch,
+			Wanted::Ahead { through_epoch, .. } => *through_epoch,
+		}
+	}
+
+	fn wait(&self) -> Duration {
+		match self {
+			Wanted::OnChain(_) => Duration::ZERO,
+			Wanted::Ahead { wait, .. } => *wait,
+		}
+	}
+}
+
+/// The keys a download is checked and decrypted with.
+#[derive(Clone, Copy)]
+pub struct Keys<'a> {
+	/// The requester's key: it proves who downloads and runs Decrypt2.
+	pub requester: &'a SecretKey,
+	/// The sensors' public keys, from the chain.
+	pub sensors: &'a HashMap<Identity, PublicKey>,
+}
+
 /// A client of one worker.
 #[derive(Debug, Clone)]
 pub struct WorkerClient {
 	http: reqwest::Client,
-	base: String,
+	urls: Urls,
 }
 
 async fn check(response: reqwest::Response) -> Result<reqwest::Response, ClientError> {
@@ -163,11 +215,12 @@ impl ClientError {
 impl WorkerClient {
 	/// A client of the worker at `base` (`http://127.0.0.1:8088`).
 	pub fn new(base: &str) -> Self {
-		WorkerClient { http: reqwest::Client::new(), base: base.trim_end_matches('/').to_string() }
+		WorkerClient { http: reqwest::Client::new(), urls: Urls::new(base) }
 	}
 
-	fn sensor_url(&self, sensor: &Identity, epoch: u64, what: &str) -> String {
-		format!("{}/v1/sensors/{}/epochs/{epoch}/{what}", self.base, hex::encode(sensor.as_bytes()))
+	/// The worker's base URL.
+	pub fn base(&self) -> &str {
+		self.urls.base()
 	}
 
 	/// Uploads a capsule.
@@ -184,7 +237,7 @@ impl WorkerClient {
 		epoch: u64,
 		body: Vec<u8>,
 	) -> Result<Uploaded, ClientError> {
-		let url = self.sensor_url(sensor, epoch, "records");
+		let url = self.urls.records(sensor.as_bytes(), epoch);
 		let r = check(self.http.post(url).body(body).send().await?).await?;
 		Ok(uploaded(r.status()))
 	}
@@ -196,7 +249,7 @@ impl WorkerClient {
 		epoch: u64,
 		capsule: Vec<u8>,
 	) -> Result<Uploaded, ClientError> {
-		let url = self.sensor_url(sensor, epoch, "capsule");
+		let url = self.urls.capsule(sensor.as_bytes(), epoch);
 		let r = check(self.http.put(url).body(capsule).send().await?).await?;
 		Ok(uploaded(r.status()))
 	}
@@ -231,105 +284,59 @@ impl WorkerClient {
 		rng: &mut impl CryptoRngCore,
 		wait: Duration,
 	) -> Result<String, ClientError> {
-		let base = format!("{}/v1/deliveries/{agreement}", self.base);
-		let challenge = || self.http.post(format!("{base}/challenge"));
+		let challenge = || self.http.post(self.urls.challenge(agreement));
 		let challenge: Challenge = send_waiting(challenge, wait).await?.json().await?;
 		let answer = ChallengeAnswer::sign_with_rng(requester, agreement, &challenge, rng)?;
 		let token: Token =
-			check(self.http.post(format!("{base}/token")).json(&answer).send().await?)
+			check(self.http.post(self.urls.token(agreement)).json(&answer).send().await?)
 				.await?
 				.json()
 				.await?;
 		Ok(token.token)
 	}
 
-	/// Downloads an object of a delivery with a token.
-	pub async fn get_with_token(
+	/// Downloads the manifest of `agreement`'s delivery through `through_epoch`
+	/// with `token` (from [`Self::token`]), unchecked.
+	pub async fn manifest_with_token(
 		&self,
 		agreement: u64,
-		what: &str,
+		through_epoch: u64,
 		token: &str,
 	) -> Result<Vec<u8>, ClientError> {
-		self.get_waiting(agreement, what, token, Duration::ZERO).await
+		self.get_waiting(&self.urls.manifest(agreement, through_epoch), token, Duration::ZERO).await
 	}
 
+	/// Downloads `url` with a token, waiting up to `wait` while the worker answers
+	/// that it is not written yet.
 	async fn get_waiting(
 		&self,
-		agreement: u64,
-		what: &str,
+		url: &str,
 		token: &str,
 		wait: Duration,
 	) -> Result<Vec<u8>, ClientError> {
-		let url = format!("{}/v1/deliveries/{agreement}/{what}", self.base);
-		let r = send_waiting(|| self.http.get(&url).bearer_auth(token), wait).await?;
+		let r = send_waiting(|| self.http.get(url).bearer_auth(token), wait).await?;
 		Ok(r.bytes().await?.to_vec())
 	}
 
-	/// Downloads `delivery`, checks it against the manifest digest on chain, and
-	/// decrypts it: Decrypt2 of every capsule with the sensors' keys (`sensors`, from
-	/// the chain), then every record. `progress` is called with the bytes of each
-	/// segment downloaded.
-	pub async fn fetch(
+	/// Downloads the delivery `wanted`, checks it (against the manifest digest on
+	/// chain, or, fetched ahead, as [`Wanted::Ahead`] says) and decrypts it with
+	/// `keys`: Decrypt2 of every capsule with the sensors' keys, then every record.
+	/// `progress` is called with the bytes of each segment downloaded.
+	pub async fn download(
 		&self,
-		delivery: &DeliveryRef,
-		requester: &SecretKey,
-		sensors: &HashMap<Identity, PublicKey>,
-		rng: &mut impl CryptoRngCore,
-		progress: impl FnMut(u64),
-	) -> Result<Fetched, ClientError> {
-		let DeliveryRef { agreement, through_epoch, digest } = *delivery;
-		self.download(
-			agreement,
-			through_epoch,
-			Some(digest),
-			Duration::ZERO,
-			requester,
-			sensors,
-			rng,
-			progress,
-		)
-		.await
-	}
-
-	/// Waits up to `wait` (asking again each minute, the worker's limit) for the worker to
-	/// write the delivery of `agreement` through `through_epoch`, then downloads and
-	/// decrypts it as [`Self::fetch`] does, before its digest is on chain: a
-	/// requester that has seen its request accepted gets its data a block sooner.
-	/// The records are the sensors' (each opens under the capsule's key, which only
-	/// a capsule re-encrypted for this requester gives); what the manifest vouches
-	/// for on chain is checked by comparing [`Fetched::digest`] with the delivery's
-	/// digest once it is final, before confirming.
-	#[allow(clippy::too_many_arguments)]
-	pub async fn fetch_ahead(
-		&self,
-		agreement: u64,
-		through_epoch: u64,
-		wait: Duration,
-		requester: &SecretKey,
-		sensors: &HashMap<Identity, PublicKey>,
-		rng: &mut impl CryptoRngCore,
-		progress: impl FnMut(u64),
-	) -> Result<Fetched, ClientError> {
-		self.download(agreement, through_epoch, None, wait, requester, sensors, rng, progress).await
-	}
-
-	#[allow(clippy::too_many_arguments)]
-	async fn download(
-		&self,
-		agreement: u64,
-		through_epoch: u64,
-		expected: Option<[u8; 32]>,
-		wait: Duration,
-		requester: &SecretKey,
-		sensors: &HashMap<Identity, PublicKey>,
+		wanted: &Wanted,
+		keys: &Keys<'_>,
 		rng: &mut impl CryptoRngCore,
 		mut progress: impl FnMut(u64),
 	) -> Result<Fetched, ClientError> {
+		let (agreement, through_epoch, wait) =
+			(wanted.agreement(), wanted.through_epoch(), wanted.wait());
+		let Keys { requester, sensors } = *keys;
 		let (mut download, mut decrypt2, mut open) = Default::default();
 		let started = Instant::now();
 		let token = self.token_waiting(agreement, requester, rng, wait).await?;
-		let path = format!("manifests/{through_epoch}");
-		let manifest = self.get_waiting(agreement, &path, &token, wait).await?;
+		let manifest =
+			self.get_waiting(&self.urls.manifest(agreement, through_epoch), &token, wait).await?;
 		// With a wait, the time to the manifest is the wait (the token and the
 		// manifest's own download are a few milliseconds of it).
 		let waited = if wait.is_zero() {
@@ -340,9 +347,9 @@ impl WorkerClient {
 		};
 		let mut bytes = manifest.len() as u64;
 		let digest = sensorshare_protocol::sha256(&manifest);
-		let manifest = match expected {
-			Some(expected) => Manifest::from_bytes_checked(&manifest, &expected)?,
-			None => Manifest::from_bytes_unchecked(&manifest)?,
+		let manifest = match wanted {
+			Wanted::OnChain(d) => Manifest::from_bytes_checked(&manifest, &d.digest)?,
+			Wanted::Ahead { .. } => Manifest::from_bytes_unchecked(&manifest)?,
 		};
 		if manifest.agreement != agreement || manifest.to_epoch != through_epoch {
 			return Err(ClientError::Unexpected(format!(
@@ -353,8 +360,8 @@ impl WorkerClient {
 		let mut out = Vec::with_capacity(manifest.segments.len());
 		for entry in &manifest.segments {
 			let started = Instant::now();
-			let segment =
-				self.get_with_token(agreement, &format!("segments/{}", entry.name), &token).await?;
+			let url = self.urls.segment(agreement, &entry.name);
+			let segment = self.get_waiting(&url, &token, Duration::ZERO).await?;
 			download += started.elapsed();
 			bytes += segment.len() as u64;
 			progress(segment.len() as u64);

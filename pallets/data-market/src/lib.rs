@@ -100,6 +100,26 @@ pub mod pallet {
 		/// The overarching event type.
 		type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
 
+		/// The most sensors one request may name.
+		#[pallet::constant]
+		type MaxSensorsPerRequest: Get<u32>;
+
+		/// The most epochs one request may cover.
+		#[pallet::constant]
+		type MaxEpochsPerRequest: Get<u32>;
+
+		/// The longest sensor description, in bytes.
+		#[pallet::constant]
+		type MaxDescriptionLen: Get<u32>;
+
+		/// The longest provider endpoint, in bytes.
+		#[pallet::constant]
+		type MaxEndpointLen: Get<u32>;
+
+		/// The longest delivery location, in bytes.
+		#[pallet::constant]
+		type MaxLocationLen: Get<u32>;
+
 		/// The currency in which data is paid and deposits are held.
 		type Currency: Inspect<Self::AccountId>
 			+ Mutate<Self::AccountId>
@@ -107,9 +127,6 @@ pub mod pallet {
 
 		/// The overarching hold reason.
 		type RuntimeHoldReason: From<HoldReason>;
-
-		/// Who may rotate the CA key.
-		type CaOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
 		/// Held for every sensor, identity and provider registration, recorded in the
 		/// registration and released from that record when it is deregistered.
@@ -130,13 +147,8 @@ pub mod pallet {
 		#[pallet::constant]
 		type ReKeyDepositPerByte: Get<BalanceOf<Self>>;
 
-		/// The most sensors one request may name.
-		#[pallet::constant]
-		type MaxSensorsPerRequest: Get<u32>;
-
-		/// The most epochs one request may cover.
-		#[pallet::constant]
-		type MaxEpochsPerRequest: Get<u32>;
+		/// Who may rotate the CA key.
+		type CaOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
 		/// The shortest epoch a sensor may have, in seconds.
 		#[pallet::constant]
@@ -146,35 +158,12 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxEpochSecs: Get<u64>;
 
+		/// The chain's clock, which tells when an epoch has ended.
+		type UnixTime: UnixTime;
+
 		/// How many epochs past the chain's current one a request may start.
 		#[pallet::constant]
 		type MaxLeadEpochs: Get<u64>;
-
-		/// The most times an agreement's deadline is extended while the epoch it
-		/// waits for is open; after that it lapses at its deadline.
-		#[pallet::constant]
-		type MaxExtensions: Get<u32>;
-
-		/// The longest sensor description, in bytes.
-		#[pallet::constant]
-		type MaxDescriptionLen: Get<u32>;
-
-		/// The longest provider endpoint, in bytes.
-		#[pallet::constant]
-		type MaxEndpointLen: Get<u32>;
-
-		/// The longest delivery location, in bytes.
-		#[pallet::constant]
-		type MaxLocationLen: Get<u32>;
-
-		/// Blocks from a request to its deadline for acceptance and delivery.
-		#[pallet::constant]
-		type DeliveryPeriod: Get<BlockNumberFor<Self>>;
-
-		/// Blocks from a delivery to its automatic settlement, if the requester does
-		/// not confirm.
-		#[pallet::constant]
-		type ConfirmationPeriod: Get<BlockNumberFor<Self>>;
 
 		/// Seconds after an epoch ends within which its re-keys and delivery are due.
 		/// Until then an accepted agreement waiting for the epoch stays open past its
@@ -183,8 +172,19 @@ pub mod pallet {
 		#[pallet::constant]
 		type DeliveryGracePeriod: Get<u64>;
 
-		/// The chain's clock, which tells when an epoch has ended.
-		type UnixTime: UnixTime;
+		/// Blocks from a request to its deadline for acceptance and delivery.
+		#[pallet::constant]
+		type DeliveryPeriod: Get<BlockNumberFor<Self>>;
+
+		/// The most times an agreement's deadline is extended while the epoch it
+		/// waits for is open; after that it lapses at its deadline.
+		#[pallet::constant]
+		type MaxExtensions: Get<u32>;
+
+		/// Blocks from a delivery to its automatic settlement, if the requester does
+		/// not confirm.
+		#[pallet::constant]
+		type ConfirmationPeriod: Get<BlockNumberFor<Self>>;
 
 		/// The most deadlines that fall in one block, and so the most that the start
 		/// of a block processes.
@@ -860,7 +860,9 @@ pub mod pallet {
 				.ok_or(Error::<T>::TooManyEpochs)?;
 			let first = sensors.first().ok_or(Error::<T>::NoSensors)?;
 			let head = Sensors::<T>::get(first).ok_or(Error::<T>::UnknownSensor)?;
-			let now_epoch = T::UnixTime::now().as_secs() / head.epoch_secs.max(1);
+			let now_epoch =
+				sensorshare_market::epoch::of_secs(T::UnixTime::now().as_secs(), head.epoch_secs)
+					.unwrap_or(0);
 			ensure!(
 				from_epoch <= now_epoch.saturating_add(T::MaxLeadEpochs::get()),
 				Error::<T>::EpochTooFarAhead
@@ -877,22 +879,16 @@ pub mod pallet {
 			}
 			let mut provider =
 				Providers::<T>::get(&head.provider).ok_or(Error::<T>::UnknownProvider)?;
+			let prices: Vec<BalanceOf<T>> = infos.iter().map(|s| s.price_per_epoch).collect();
+			let rates = sensorshare_market::Rates {
+				fee_per_epoch: provider.fee_per_epoch,
+				deposit_base: T::AgreementDepositBase::get(),
+				deposit_per_epoch: T::AgreementDepositPerEpoch::get(),
+			};
+			let sensorshare_market::Quote { price, fee, escrow, deposit, .. } =
+				sensorshare_market::quote(&prices, epochs, &rates)
+					.ok_or(Error::<T>::AmountOverflow)?;
 			let overflow = || Error::<T>::AmountOverflow;
-			let epochs_b: BalanceOf<T> = epochs.try_into().map_err(|_| overflow())?;
-			let mut price = BalanceOf::<T>::zero();
-			for sensor in &infos {
-				let cost = sensor.price_per_epoch.checked_mul(&epochs_b).ok_or_else(overflow)?;
-				price = price.checked_add(&cost).ok_or_else(overflow)?;
-			}
-			let n_sensors: BalanceOf<T> =
-				(infos.len() as u64).try_into().map_err(|_| overflow())?;
-			let sensor_epochs = epochs_b.checked_mul(&n_sensors).ok_or_else(overflow)?;
-			let fee = provider.fee_per_epoch.checked_mul(&sensor_epochs).ok_or_else(overflow)?;
-			let escrow = price.checked_add(&fee).ok_or_else(overflow)?;
-			let deposit = T::AgreementDepositPerEpoch::get()
-				.checked_mul(&sensor_epochs)
-				.and_then(|d| d.checked_add(&T::AgreementDepositBase::get()))
-				.ok_or_else(overflow)?;
 			ensure!(escrow <= max_price, Error::<T>::PriceExceedsMax);
 			let id = NextAgreementId::<T>::get();
 			let next_id = id.checked_add(1).ok_or_else(overflow)?;
@@ -976,13 +972,7 @@ pub mod pallet {
 			rekeys: ReKeysOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut agreement = Agreements::<T>::get(id).ok_or(Error::<T>::UnknownAgreement)?;
-			ensure!(agreement.owner == who, Error::<T>::NotAgreementOwner);
-			ensure!(
-				agreement.status == AgreementStatus::Requested,
-				Error::<T>::AgreementNotPending
-			);
-			Self::ensure_before_deadline(&agreement)?;
+			let mut agreement = Self::owned_agreement(&who, id, AgreementStatus::Requested)?;
 			let run = Self::rekey_run(&agreement, &rekeys)?;
 			let deposit = Self::rekey_deposit(&rekeys)?;
 			Self::hold_rekey_deposit(&who, deposit)?;
@@ -1147,18 +1137,10 @@ pub mod pallet {
 			rekeys: ReKeysOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut agreement = Agreements::<T>::get(id).ok_or(Error::<T>::UnknownAgreement)?;
-			ensure!(agreement.owner == who, Error::<T>::NotAgreementOwner);
-			ensure!(
-				agreement.status == AgreementStatus::Accepted,
-				Error::<T>::AgreementNotAccepted
-			);
-			Self::ensure_before_deadline(&agreement)?;
-			ensure!(
-				u64::from(agreement.rekeyed) < agreement.epochs(),
-				Error::<T>::AllEpochsReKeyed
-			);
-			ensure!(first_epoch == agreement.next_rekey_epoch(), Error::<T>::UnexpectedFirstEpoch);
+			let mut agreement = Self::owned_agreement(&who, id, AgreementStatus::Accepted)?;
+			let next =
+				agreement.progress().next_rekey_epoch().ok_or(Error::<T>::AllEpochsReKeyed)?;
+			ensure!(first_epoch == next, Error::<T>::UnexpectedFirstEpoch);
 			let run = Self::rekey_run(&agreement, &rekeys)?;
 			ensure!(run > 0, Error::<T>::ReKeyCountMismatch);
 			let mut stored = ReKeys::<T>::get(id).unwrap_or_default();
@@ -1385,6 +1367,26 @@ pub mod pallet {
 			Ok(())
 		}
 
+		/// Agreement `id` for its owner `who` to answer: it is open, `who` owns it, it
+		/// is in `status` (else the error that names that status) and its deadline has
+		/// not passed, checked in that order.
+		fn owned_agreement(
+			who: &T::AccountId,
+			id: AgreementId,
+			status: AgreementStatus,
+		) -> Result<Agreement<T>, DispatchError> {
+			let agreement = Agreements::<T>::get(id).ok_or(Error::<T>::UnknownAgreement)?;
+			ensure!(&agreement.owner == who, Error::<T>::NotAgreementOwner);
+			let not_in_status = match status {
+				AgreementStatus::Requested => Error::<T>::AgreementNotPending,
+				AgreementStatus::Accepted => Error::<T>::AgreementNotAccepted,
+				AgreementStatus::Delivered => Error::<T>::AgreementNotDelivered,
+			};
+			ensure!(agreement.status == status, not_in_status);
+			Self::ensure_before_deadline(&agreement)?;
+			Ok(agreement)
+		}
+
 		/// Checks that `rekeys` give every sensor of `agreement` a re-key for each of the
 		/// same run of epochs, following those it has and within the agreement, and
 		/// returns the run's length.
@@ -1570,7 +1572,7 @@ pub mod pallet {
 		/// Whether `agreement`, accepted, waits for an epoch that has not ended or is
 		/// within its grace period.
 		fn awaits_open_epoch(agreement: &Agreement<T>) -> bool {
-			agreement.awaited_epoch().is_some_and(|epoch| {
+			agreement.progress().next_delivery_epoch().is_some_and(|epoch| {
 				let due =
 					agreement.epoch_end_secs(epoch).saturating_add(T::DeliveryGracePeriod::get());
 				T::UnixTime::now().as_secs() < due

@@ -57,13 +57,13 @@ impl frame_system::Config for Test {
 
 #[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
 impl pallet_balances::Config for Test {
+	// One freeze, which a test puts on a requester's funds.
+	type FreezeIdentifier = ();
+	type MaxFreezes = ConstU32<1>;
 	type AccountStore = System;
 	type Balance = Balance;
 	type ExistentialDeposit = ExistentialDeposit;
 	type RuntimeHoldReason = RuntimeHoldReason;
-	// One freeze, which a test puts on a requester's funds.
-	type FreezeIdentifier = ();
-	type MaxFreezes = ConstU32<1>;
 }
 
 /// The clock's time at the start of every test.
@@ -79,32 +79,30 @@ parameter_types! {
 	pub static ExistentialDeposit: Balance = 1;
 	/// [`DEPOSIT`] unless a test changes it.
 	pub static RegistrationDeposit: Balance = DEPOSIT;
-	pub const DeliveryPeriod: u64 = 10;
-	pub const ConfirmationPeriod: u64 = 20;
 }
 
 impl pallet_data_market::Config for Test {
 	type RuntimeEvent = RuntimeEvent;
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
-	type CaOrigin = frame_system::EnsureRoot<AccountId>;
 	type RegistrationDeposit = RegistrationDeposit;
 	type AgreementDepositBase = ConstU64<AGREEMENT_DEPOSIT_BASE>;
 	type AgreementDepositPerEpoch = ConstU64<AGREEMENT_DEPOSIT_PER_EPOCH>;
 	type ReKeyDepositPerByte = ConstU64<REKEY_DEPOSIT_PER_BYTE>;
-	type MaxSensorsPerRequest = ConstU32<4>;
-	type MaxEpochsPerRequest = ConstU32<8>;
 	type MinEpochSecs = ConstU64<1>;
 	type MaxEpochSecs = ConstU64<3600>;
+	type UnixTime = Clock;
 	type MaxLeadEpochs = ConstU64<MAX_LEAD_EPOCHS>;
-	type MaxExtensions = ConstU32<3>;
+	type DeliveryGracePeriod = ConstU64<GRACE_SECS>;
+	type MaxSensorsPerRequest = ConstU32<4>;
+	type MaxEpochsPerRequest = ConstU32<8>;
 	type MaxDescriptionLen = ConstU32<32>;
 	type MaxEndpointLen = ConstU32<32>;
 	type MaxLocationLen = ConstU32<64>;
-	type DeliveryPeriod = DeliveryPeriod;
-	type ConfirmationPeriod = ConfirmationPeriod;
-	type DeliveryGracePeriod = ConstU64<GRACE_SECS>;
-	type UnixTime = Clock;
+	type CaOrigin = frame_system::EnsureRoot<AccountId>;
+	type DeliveryPeriod = ConstU64<10>;
+	type MaxExtensions = ConstU32<3>;
+	type ConfirmationPeriod = ConstU64<20>;
 	type MaxDeadlinesPerBlock = ConstU32<3>;
 	type MaxDeadlineDelay = ConstU32<2>;
 	type WeightInfo = ();

@@ -37,12 +37,12 @@ pub type Delivery<T> = (BoundedVec<u8, <T as Config>::MaxLocationLen>, [u8; 32])
 #[derive(
 	Encode,
 	Decode,
+	TypeInfo,
+	MaxEncodedLen,
 	CloneNoBound,
 	PartialEqNoBound,
 	EqNoBound,
 	RuntimeDebugNoBound,
-	TypeInfo,
-	MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(T))]
 #[codec(mel_bound())]
@@ -74,12 +74,12 @@ pub struct SensorInfo<T: Config> {
 #[derive(
 	Encode,
 	Decode,
+	TypeInfo,
+	MaxEncodedLen,
 	CloneNoBound,
 	PartialEqNoBound,
 	EqNoBound,
 	RuntimeDebugNoBound,
-	TypeInfo,
-	MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(T))]
 #[codec(mel_bound())]
@@ -101,12 +101,12 @@ pub struct UserInfo<T: Config> {
 #[derive(
 	Encode,
 	Decode,
+	TypeInfo,
+	MaxEncodedLen,
 	CloneNoBound,
 	PartialEqNoBound,
 	EqNoBound,
 	RuntimeDebugNoBound,
-	TypeInfo,
-	MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(T))]
 #[codec(mel_bound())]
@@ -149,12 +149,12 @@ pub enum AgreementStatus {
 #[derive(
 	Encode,
 	Decode,
+	TypeInfo,
+	MaxEncodedLen,
 	CloneNoBound,
 	PartialEqNoBound,
 	EqNoBound,
 	RuntimeDebugNoBound,
-	TypeInfo,
-	MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(T))]
 #[codec(mel_bound())]
@@ -205,25 +205,25 @@ pub struct Agreement<T: Config> {
 }
 
 impl<T: Config> Agreement<T> {
+	/// How far it has come, for the market's arithmetic of "what is next", which
+	/// the clients share.
+	pub fn progress(&self) -> sensorshare_market::Progress {
+		sensorshare_market::Progress::new(
+			self.from_epoch,
+			self.to_epoch,
+			self.rekeyed,
+			self.delivered,
+		)
+	}
+
 	/// How many epochs the agreement covers (checked when it was made, so it fits).
 	pub fn epochs(&self) -> u64 {
-		sensorshare_market::epochs(self.from_epoch, self.to_epoch).unwrap_or(u64::MAX)
-	}
-
-	/// The first epoch without re-keys.
-	pub fn next_rekey_epoch(&self) -> u64 {
-		self.from_epoch.saturating_add(u64::from(self.rekeyed))
-	}
-
-	/// The first epoch not yet delivered, if any.
-	pub fn awaited_epoch(&self) -> Option<u64> {
-		let next = self.from_epoch.checked_add(u64::from(self.delivered))?;
-		(next <= self.to_epoch).then_some(next)
+		self.progress().epochs()
 	}
 
 	/// When `epoch` ends, in seconds since the Unix epoch.
 	pub fn epoch_end_secs(&self, epoch: u64) -> u64 {
-		epoch.saturating_add(1).saturating_mul(self.epoch_secs)
+		sensorshare_market::epoch::end_secs(epoch, self.epoch_secs).unwrap_or(u64::MAX)
 	}
 
 	/// What the requester holds in escrow for it.

@@ -3,8 +3,7 @@ use super::*;
 #[test]
 fn the_owner_accepts_with_one_rekey_per_sensor_and_epoch_published_in_the_event() {
 	test(|| {
-		let sensor = register_sensor_for(OWNER, b"s1", PRICE);
-		let user = register_user(REQUESTER, b"bob");
+		let (sensor, user) = sensor_and_requester();
 		let a = request(&[b"s1"], 10, 12);
 		let keys = rekeys(&[&sensor], &user, 10, 12);
 		assert_ok!(DataMarket::accept_request(RuntimeOrigin::signed(OWNER), a, keys.clone()));
@@ -18,8 +17,7 @@ fn the_owner_accepts_with_one_rekey_per_sensor_and_epoch_published_in_the_event(
 #[test]
 fn only_the_owner_accepts() {
 	test(|| {
-		let sensor = register_sensor_for(OWNER, b"s1", PRICE);
-		let user = register_user(REQUESTER, b"bob");
+		let (sensor, user) = sensor_and_requester();
 		let a = request(&[b"s1"], 0, 0);
 		assert_noop!(
 			DataMarket::accept_request(
@@ -78,8 +76,7 @@ fn the_rekeys_must_give_every_sensor_the_same_run_of_epochs_within_the_agreement
 #[test]
 fn an_agreement_past_its_deadline_cannot_be_accepted() {
 	test(|| {
-		let sensor = register_sensor_for(OWNER, b"s1", PRICE);
-		let user = register_user(REQUESTER, b"bob");
+		let (sensor, user) = sensor_and_requester();
 		let a = request(&[b"s1"], 0, 0);
 		System::set_block_number(12);
 		assert_noop!(
@@ -96,8 +93,7 @@ fn an_agreement_past_its_deadline_cannot_be_accepted() {
 #[test]
 fn the_owner_rejects_and_the_requester_is_refunded() {
 	test(|| {
-		register_sensor_for(OWNER, b"s1", PRICE);
-		register_user(REQUESTER, b"bob");
+		sensor_and_requester();
 		let before = Balances::balance(&REQUESTER);
 		let a = request(&[b"s1"], 0, 1);
 		assert_ok!(DataMarket::reject_request(RuntimeOrigin::signed(OWNER), a));
@@ -128,8 +124,7 @@ fn only_the_owner_rejects_and_only_a_pending_request() {
 #[test]
 fn the_requester_cancels_a_pending_request_and_is_refunded() {
 	test(|| {
-		register_sensor_for(OWNER, b"s1", PRICE);
-		register_user(REQUESTER, b"bob");
+		sensor_and_requester();
 		let before = Balances::balance(&REQUESTER);
 		let a = request(&[b"s1"], 0, 0);
 		assert_ok!(DataMarket::cancel_request(RuntimeOrigin::signed(REQUESTER), a));
@@ -160,8 +155,7 @@ fn only_the_requester_cancels_and_only_before_any_rekey_is_posted() {
 #[test]
 fn a_subscription_accepted_before_its_first_epoch_ended_can_be_cancelled() {
 	test(|| {
-		register_sensor_for(OWNER, b"s1", PRICE);
-		register_user(REQUESTER, b"bob");
+		sensor_and_requester();
 		let before = Balances::balance(&REQUESTER);
 		let now = START_SECS / EPOCH_SECS;
 		let a = request(&[b"s1"], now, now + 1);
@@ -199,8 +193,7 @@ fn accepting_holds_the_owners_deposit_for_the_rekeys_and_closing_releases_it() {
 #[test]
 fn an_owner_who_cannot_pay_the_rekeys_deposit_cannot_accept() {
 	test(|| {
-		let sensor = register_sensor_for(OWNER, b"s1", PRICE);
-		let user = register_user(REQUESTER, b"bob");
+		let (sensor, user) = sensor_and_requester();
 		let a = request(&[b"s1"], 10, 12);
 		let free = Balances::balance(&OWNER);
 		assert_ok!(Balances::transfer_allow_death(RuntimeOrigin::signed(OWNER), OTHER, free - 50));

@@ -9,8 +9,7 @@ use super::*;
 #[test]
 fn attack_a_range_whose_epoch_count_wraps_is_refused() {
 	test(|| {
-		register_sensor_for(OWNER, b"s1", PRICE);
-		register_user(REQUESTER, b"bob");
+		sensor_and_requester();
 		assert_noop!(
 			DataMarket::request_data(
 				RuntimeOrigin::signed(REQUESTER),
@@ -32,30 +31,11 @@ fn attack_a_certificate_whose_key_nobody_holds_is_refused() {
 		// A valid point whose discrete logarithm nobody knows: another identity's
 		// certificate, for which no key of "mallory" exists.
 		let point = certify(b"someone").certificate().to_bytes();
-		// The best an attacker can sign with is a key of its own.
-		let own = certify(b"mallory");
-		let proof = possession(&own, OTHER, RegistrationKind::Identity);
+		// The best an attacker can sign with is a key of its own: the `try_register_*`
+		// calls prove possession with the key certified for "mallory".
+		assert_noop!(try_register_user(OTHER, b"mallory", point), Error::<Test>::InvalidPossession);
 		assert_noop!(
-			DataMarket::register_identity(
-				RuntimeOrigin::signed(OTHER),
-				id(b"mallory"),
-				point,
-				proof
-			),
-			Error::<Test>::InvalidPossession
-		);
-		let proof = possession(&own, OTHER, RegistrationKind::Sensor);
-		assert_noop!(
-			DataMarket::register_sensor(
-				RuntimeOrigin::signed(OTHER),
-				id(b"mallory"),
-				point,
-				proof,
-				0,
-				EPOCH_SECS,
-				PROVIDER,
-				bounded(b"")
-			),
+			try_register_sensor(OTHER, b"mallory", point, EPOCH_SECS, PROVIDER),
 			Error::<Test>::InvalidPossession
 		);
 	});
@@ -155,14 +135,7 @@ fn attack_a_free_request_far_ahead_is_refused_and_a_free_agreement_still_pays_it
 fn attack_repeated_rekeys_are_refused_and_cannot_shift_epochs() {
 	test(|| {
 		NowSecs::set(13 * EPOCH_SECS);
-		let sensor = register_sensor_for(OWNER, b"s1", PRICE);
-		let user = register_user(REQUESTER, b"bob");
-		let a = request(&[b"s1"], 10, 12);
-		assert_ok!(DataMarket::accept_request(
-			RuntimeOrigin::signed(OWNER),
-			a,
-			rekeys(&[&sensor], &user, 10, 10)
-		));
+		let (sensor, user, a) = agreement_rekeyed_through(10);
 		assert_ok!(add_rekeys(a, &[&sensor], &user, 11, 11));
 		assert_noop!(add_rekeys(a, &[&sensor], &user, 11, 11), Error::<Test>::UnexpectedFirstEpoch);
 		assert_eq!(ReKeys::<Test>::get(a), Some(rekeys(&[&sensor], &user, 10, 11)));

@@ -3,8 +3,7 @@ use super::*;
 #[test]
 fn anyone_expires_a_request_past_its_deadline_and_the_requester_is_refunded() {
 	test(|| {
-		register_sensor_for(OWNER, b"s1", PRICE);
-		register_user(REQUESTER, b"bob");
+		sensor_and_requester();
 		let before = Balances::balance(&REQUESTER);
 		let a = request(&[b"s1"], 0, 0);
 		assert_noop!(
@@ -36,16 +35,7 @@ fn an_unconfirmed_delivery_is_settled_when_the_confirmation_period_ends() {
 		let a = delivered_agreement();
 		System::set_block_number(22);
 		assert_ok!(DataMarket::expire(RuntimeOrigin::signed(OTHER), a));
-		System::assert_last_event(
-			Event::AgreementSettled {
-				id: a,
-				owner_paid: 15,
-				provider_paid: 6,
-				refunded: 0,
-				confirmed: false,
-			}
-			.into(),
-		);
+		assert_settled(a, 15, 6, 0, false);
 	});
 }
 
@@ -62,8 +52,7 @@ fn an_unknown_agreement_cannot_be_expired() {
 #[test]
 fn the_start_of_a_block_processes_passed_deadlines_in_bounded_work() {
 	test(|| {
-		register_sensor_for(OWNER, b"s1", PRICE);
-		register_user(REQUESTER, b"bob");
+		sensor_and_requester();
 		let ids: Vec<_> = (0..5).map(|t| request(&[b"s1"], t, t)).collect();
 		assert_eq!(escrow_held(REQUESTER), 35);
 		// At most MaxDeadlinesPerBlock = 3 deadlines in block 11; the rest in 12.
@@ -88,8 +77,7 @@ fn the_start_of_a_block_processes_passed_deadlines_in_bounded_work() {
 #[test]
 fn a_request_whose_deadline_finds_no_block_with_room_is_refused() {
 	test(|| {
-		register_sensor_for(OWNER, b"s1", PRICE);
-		register_user(REQUESTER, b"bob");
+		sensor_and_requester();
 		// Blocks 11, 12 and 13 (MaxDeadlineDelay = 2) take 3 deadlines each.
 		for t in 0..9 {
 			request(&[b"s1"], t, t);
@@ -172,14 +160,7 @@ fn a_payee_that_cannot_receive_its_payment_leaves_it_to_the_requester() {
 				deposit: 0,
 			},
 		);
-		let key = certify(b"s1");
-		assert_ok!(try_register_sensor(
-			OWNER,
-			b"s1",
-			key.certificate().to_bytes(),
-			EPOCH_SECS,
-			ghost
-		));
+		let key = register_sensor_at(b"s1", EPOCH_SECS, ghost);
 		let user = register_user(REQUESTER, b"bob");
 		let a = request(&[b"s1"], 10, 12);
 		assert_ok!(DataMarket::accept_request(
@@ -196,16 +177,7 @@ fn a_payee_that_cannot_receive_its_payment_leaves_it_to_the_requester() {
 		));
 		let requester = Balances::total_balance(&REQUESTER);
 		assert_ok!(DataMarket::confirm(RuntimeOrigin::signed(REQUESTER), a));
-		System::assert_last_event(
-			Event::AgreementSettled {
-				id: a,
-				owner_paid: 15,
-				provider_paid: 0,
-				refunded: 6,
-				confirmed: true,
-			}
-			.into(),
-		);
+		assert_settled(a, 15, 0, 6, true);
 		assert_eq!(Balances::total_balance(&REQUESTER), requester - 15);
 		assert!(!Agreements::<Test>::contains_key(a), "the agreement is closed, not stuck");
 	});

@@ -45,8 +45,7 @@ fn only_the_sensors_provider_delivers() {
 #[test]
 fn only_an_accepted_agreement_is_delivered() {
 	test(|| {
-		register_sensor_for(OWNER, b"s1", PRICE);
-		register_user(REQUESTER, b"bob");
+		sensor_and_requester();
 		let a = request(&[b"s1"], 0, 0);
 		assert_noop!(
 			DataMarket::deliver(RuntimeOrigin::signed(PROVIDER), a, 0, bounded(b"/d"), [0; 32]),
@@ -96,16 +95,7 @@ fn confirming_pays_owner_and_provider_and_forgets_the_rekeys() {
 		assert!(!ReKeys::<Test>::contains_key(a));
 		assert_eq!(Deadlines::<Test>::iter().count(), 0);
 		assert_eq!(Sensors::<Test>::get(id(b"s1")).expect("s1").open_agreements, 0);
-		System::assert_last_event(
-			Event::AgreementSettled {
-				id: a,
-				owner_paid: 15,
-				provider_paid: 6,
-				refunded: 0,
-				confirmed: true,
-			}
-			.into(),
-		);
+		assert_settled(a, 15, 6, 0, true);
 	});
 }
 

@@ -34,8 +34,7 @@ fn a_user_cannot_register_twice() {
 #[test]
 fn an_identity_taken_by_a_sensor_or_a_user_is_refused() {
 	test(|| {
-		let sensor = register_sensor_for(OWNER, b"s1", PRICE);
-		register_user(REQUESTER, b"bob");
+		let (sensor, _) = sensor_and_requester();
 		assert_noop!(
 			try_register_user(OTHER, b"s1", sensor.certificate().to_bytes()),
 			Error::<Test>::IdentityTaken

@@ -124,7 +124,7 @@ proptest! {
 						let user = if ag.requester == REQUESTER { &bob } else { &carol };
 						let keys: Vec<&SecretKey> = ag.sensors.iter()
 							.map(|s| if s[..] == b"s1"[..] { &s1 } else { &s2 }).collect();
-						let first = ag.next_rekey_epoch();
+						let first = ag.from_epoch + u64::from(ag.rekeyed);
 						let keys = match n {
 							0 => rekeys(&keys, user, 1, 0),
 							n => rekeys(&keys, user, first, (first + n).min(ag.to_epoch + 1) - 1),
@@ -183,7 +183,7 @@ proptest! {
 						let a = pick(i);
 						let ag = Agreements::<Test>::get(a);
 						let through = ag.as_ref()
-							.map_or(0, |ag| ag.next_rekey_epoch().saturating_sub(1));
+							.map_or(0, |ag| ag.progress().last_rekeyed_epoch().unwrap_or(ag.from_epoch.saturating_sub(1)));
 						let expected = match &ag {
 							None => Err(E::UnknownAgreement),
 							Some(ag) if ag.status != AgreementStatus::Accepted => Err(E::AgreementNotAccepted),

@@ -131,19 +131,7 @@ fn a_provider_updates_its_endpoint_and_fee_and_open_agreements_keep_theirs() {
 #[test]
 fn a_provider_deregisters_once_no_open_agreement_needs_it_and_gets_its_deposit_back() {
 	test(|| {
-		assert_ok!(DataMarket::register_provider(
-			RuntimeOrigin::signed(PROVIDER_2),
-			bounded(b"p2"),
-			1
-		));
-		let key = certify(b"s2");
-		assert_ok!(try_register_sensor(
-			OWNER,
-			b"s2",
-			key.certificate().to_bytes(),
-			EPOCH_SECS,
-			PROVIDER_2
-		));
+		sensor_at_second_provider(b"s2");
 		register_user(REQUESTER, b"bob");
 		let a = request(&[b"s2"], 0, 0);
 		assert_noop!(

@@ -152,18 +152,44 @@ fn deposit_held(who: AccountId) -> Balance {
 	Balances::balance_on_hold(&HoldReason::Registration.into(), &who)
 }
 
-/// A sensor "s1" of OWNER, a registered requester, and an accepted agreement for
-/// epochs 10..=12.
-fn accepted_agreement() -> (SecretKey, SecretKey, AgreementId) {
-	let sensor = register_sensor_for(OWNER, b"s1", PRICE);
-	let user = register_user(REQUESTER, b"bob");
+/// A sensor "s1" of OWNER at the tests' price and a registered requester "bob": their
+/// keys.
+fn sensor_and_requester() -> (SecretKey, SecretKey) {
+	(register_sensor_for(OWNER, b"s1", PRICE), register_user(REQUESTER, b"bob"))
+}
+
+/// Sensor `name` of OWNER, registered with its certified key, epochs of `epoch_secs`
+/// and `provider`, at the tests' price: its key.
+fn register_sensor_at(name: &[u8], epoch_secs: u64, provider: AccountId) -> SecretKey {
+	let key = certify(name);
+	let cert = key.certificate().to_bytes();
+	assert_ok!(try_register_sensor(OWNER, name, cert, epoch_secs, provider));
+	key
+}
+
+/// A second provider, PROVIDER_2 at a fee of 1, and its sensor `name` of OWNER.
+fn sensor_at_second_provider(name: &[u8]) {
+	assert_ok!(DataMarket::register_provider(RuntimeOrigin::signed(PROVIDER_2), bounded(b"p2"), 1));
+	register_sensor_at(name, EPOCH_SECS, PROVIDER_2);
+}
+
+/// A sensor "s1" of OWNER, a registered requester, and an agreement for epochs 10..=12
+/// accepted with the re-keys of epochs 10..=`last`.
+fn agreement_rekeyed_through(last: u64) -> (SecretKey, SecretKey, AgreementId) {
+	let (sensor, user) = sensor_and_requester();
 	let a = request(&[b"s1"], 10, 12);
 	assert_ok!(DataMarket::accept_request(
 		RuntimeOrigin::signed(OWNER),
 		a,
-		rekeys(&[&sensor], &user, 10, 12)
+		rekeys(&[&sensor], &user, 10, last)
 	));
 	(sensor, user, a)
+}
+
+/// A sensor "s1" of OWNER, a registered requester, and an accepted agreement for
+/// epochs 10..=12.
+fn accepted_agreement() -> (SecretKey, SecretKey, AgreementId) {
+	agreement_rekeyed_through(12)
 }
 
 fn delivered_agreement() -> AgreementId {
@@ -176,6 +202,19 @@ fn delivered_agreement() -> AgreementId {
 		[7; 32]
 	));
 	a
+}
+
+/// Asserts that the last event settled agreement `id` with these payments.
+fn assert_settled(
+	id: AgreementId,
+	owner_paid: Balance,
+	provider_paid: Balance,
+	refunded: Balance,
+	confirmed: bool,
+) {
+	System::assert_last_event(
+		Event::AgreementSettled { id, owner_paid, provider_paid, refunded, confirmed }.into(),
+	);
 }
 
 mod acceptance;

@@ -80,27 +80,8 @@ fn the_sensors_of_a_request_share_owner_provider_and_epoch_length() {
 	test(|| {
 		register_sensor_for(OWNER, b"s1", PRICE);
 		register_sensor_for(OTHER_OWNER, b"o1", PRICE);
-		assert_ok!(DataMarket::register_provider(
-			RuntimeOrigin::signed(PROVIDER_2),
-			bounded(b"p2"),
-			1
-		));
-		let k = certify(b"s2");
-		assert_ok!(try_register_sensor(
-			OWNER,
-			b"s2",
-			k.certificate().to_bytes(),
-			EPOCH_SECS,
-			PROVIDER_2
-		));
-		let k = certify(b"s3");
-		assert_ok!(try_register_sensor(
-			OWNER,
-			b"s3",
-			k.certificate().to_bytes(),
-			EPOCH_SECS * 2,
-			PROVIDER
-		));
+		sensor_at_second_provider(b"s2");
+		register_sensor_at(b"s3", EPOCH_SECS * 2, PROVIDER);
 		register_user(REQUESTER, b"bob");
 		assert_refused(&[b"s1", b"o1"], 0, 0, 100, Error::<Test>::MixedOwners);
 		assert_refused(&[b"s1", b"s2"], 0, 0, 100, Error::<Test>::MixedProviders);
@@ -111,8 +92,7 @@ fn the_sensors_of_a_request_share_owner_provider_and_epoch_length() {
 #[test]
 fn a_request_covers_an_ordered_range_of_at_most_max_epochs() {
 	test(|| {
-		register_sensor_for(OWNER, b"s1", PRICE);
-		register_user(REQUESTER, b"bob");
+		sensor_and_requester();
 		assert_refused(&[b"s1"], 5, 4, 1000, Error::<Test>::InvalidEpochRange);
 		assert_refused(&[b"s1"], 0, 8, 1000, Error::<Test>::TooManyEpochs);
 		assert_refused(&[b"s1"], 0, u64::MAX, 1000, Error::<Test>::TooManyEpochs);
@@ -129,8 +109,7 @@ fn a_request_covers_an_ordered_range_of_at_most_max_epochs() {
 #[test]
 fn a_request_above_the_requesters_maximum_is_refused() {
 	test(|| {
-		register_sensor_for(OWNER, b"s1", PRICE);
-		register_user(REQUESTER, b"bob");
+		sensor_and_requester();
 		// One epoch costs 5 + 2.
 		assert_refused(&[b"s1"], 0, 0, 6, Error::<Test>::PriceExceedsMax);
 		assert_ok!(DataMarket::request_data(
@@ -174,8 +153,7 @@ fn a_request_the_requester_cannot_pay_the_deposit_of_is_refused() {
 #[test]
 fn a_request_starts_at_most_max_lead_epochs_past_the_current_epoch() {
 	test(|| {
-		register_sensor_for(OWNER, b"s1", PRICE);
-		register_user(REQUESTER, b"bob");
+		sensor_and_requester();
 		let now = START_SECS / EPOCH_SECS;
 		let last = now + MAX_LEAD_EPOCHS;
 		assert_refused(&[b"s1"], last + 1, last + 1, 1000, Error::<Test>::EpochTooFarAhead);
@@ -192,8 +170,7 @@ fn a_request_starts_at_most_max_lead_epochs_past_the_current_epoch() {
 #[test]
 fn a_request_to_a_provider_that_is_gone_is_refused() {
 	test(|| {
-		register_sensor_for(OWNER, b"s1", PRICE);
-		register_user(REQUESTER, b"bob");
+		sensor_and_requester();
 		Providers::<Test>::remove(PROVIDER);
 		assert_refused(&[b"s1"], 0, 0, 100, Error::<Test>::UnknownProvider);
 	});

@@ -137,8 +137,7 @@ fn deregistering_releases_the_deposit_and_frees_the_identity() {
 #[test]
 fn a_sensor_in_an_open_agreement_cannot_be_deregistered() {
 	test(|| {
-		register_sensor_for(OWNER, b"s1", PRICE);
-		register_user(REQUESTER, b"bob");
+		sensor_and_requester();
 		request(&[b"s1"], 0, 0);
 		assert_noop!(
 			DataMarket::deregister_sensor(RuntimeOrigin::signed(OWNER), id(b"s1")),

@@ -9,15 +9,7 @@ fn end_of(epoch: u64) -> u64 {
 /// 11 has not, with the re-keys of epoch 10 only.
 fn subscription() -> (SecretKey, SecretKey, AgreementId) {
 	NowSecs::set(end_of(10) + 1);
-	let sensor = register_sensor_for(OWNER, b"s1", PRICE);
-	let user = register_user(REQUESTER, b"bob");
-	let a = request(&[b"s1"], 10, 12);
-	assert_ok!(DataMarket::accept_request(
-		RuntimeOrigin::signed(OWNER),
-		a,
-		rekeys(&[&sensor], &user, 10, 10)
-	));
-	(sensor, user, a)
+	agreement_rekeyed_through(10)
 }
 
 fn deliver_through(a: AgreementId, epoch: u64) -> DispatchResult {
@@ -28,6 +20,28 @@ fn deliver_through(a: AgreementId, epoch: u64) -> DispatchResult {
 		bounded(b"/d"),
 		[epoch as u8; 32],
 	)
+}
+
+/// [`subscription`] with epoch 10 delivered.
+fn subscription_with_epoch_10_delivered() -> AgreementId {
+	let (_, _, a) = subscription();
+	assert_ok!(deliver_through(a, 10));
+	a
+}
+
+/// Asserts that the last event lapsed subscription `a` with epoch 10 delivered: 5 to
+/// the owner and 2 to the provider for it, and the other 14 of the escrow refunded.
+fn assert_lapsed_paying_for_epoch_10(a: AgreementId) {
+	System::assert_last_event(
+		Event::AgreementLapsed {
+			id: a,
+			delivered_epochs: 1,
+			owner_paid: 5,
+			provider_paid: 2,
+			refunded: 14,
+		}
+		.into(),
+	);
 }
 
 #[test]
@@ -47,14 +61,7 @@ fn a_subscription_is_accepted_with_the_rekeys_of_the_epochs_that_have_ended() {
 fn a_subscription_may_be_accepted_before_any_of_its_epochs_has_ended() {
 	test(|| {
 		NowSecs::set(0);
-		let sensor = register_sensor_for(OWNER, b"s1", PRICE);
-		let user = register_user(REQUESTER, b"bob");
-		let a = request(&[b"s1"], 10, 12);
-		assert_ok!(DataMarket::accept_request(
-			RuntimeOrigin::signed(OWNER),
-			a,
-			rekeys(&[&sensor], &user, 10, 9)
-		));
+		let (sensor, user, a) = agreement_rekeyed_through(9);
 		assert_eq!(Agreements::<Test>::get(a).expect("open").rekeyed, 0);
 		assert_ok!(add_rekeys(a, &[&sensor], &user, 10, 10));
 		assert_eq!(ReKeys::<Test>::get(a), Some(rekeys(&[&sensor], &user, 10, 10)));
@@ -109,16 +116,13 @@ fn added_rekeys_must_be_a_run_of_epochs_for_every_sensor_within_the_agreement() 
 	test(|| {
 		let (sensor, user, a) = subscription();
 		let other = certify(b"s2");
-		for wrong in [
-			rekeys(&[&sensor], &user, 11, 10),
-			rekeys(&[&sensor], &user, 11, 13),
-			rekeys(&[&sensor, &other], &user, 11, 11),
-		] {
-			assert_noop!(
-				DataMarket::add_rekeys(RuntimeOrigin::signed(OWNER), a, 11, wrong),
-				Error::<Test>::ReKeyCountMismatch
-			);
-		}
+		// No epoch, more epochs than the agreement has left, and one sensor too many.
+		assert_noop!(add_rekeys(a, &[&sensor], &user, 11, 10), Error::<Test>::ReKeyCountMismatch);
+		assert_noop!(add_rekeys(a, &[&sensor], &user, 11, 13), Error::<Test>::ReKeyCountMismatch);
+		assert_noop!(
+			add_rekeys(a, &[&sensor, &other], &user, 11, 11),
+			Error::<Test>::ReKeyCountMismatch
+		);
 	});
 }
 
@@ -179,16 +183,7 @@ fn the_provider_delivers_epoch_by_epoch_and_the_last_delivery_asks_for_confirmat
 			.into(),
 		);
 		assert_ok!(DataMarket::confirm(RuntimeOrigin::signed(REQUESTER), a));
-		System::assert_last_event(
-			Event::AgreementSettled {
-				id: a,
-				owner_paid: 15,
-				provider_paid: 6,
-				refunded: 0,
-				confirmed: true,
-			}
-			.into(),
-		);
+		assert_settled(a, 15, 6, 0, true);
 	});
 }
 
@@ -213,8 +208,7 @@ fn an_epoch_without_rekeys_cannot_be_delivered() {
 #[test]
 fn an_epoch_is_delivered_once() {
 	test(|| {
-		let (_, _, a) = subscription();
-		assert_ok!(deliver_through(a, 10));
+		let a = subscription_with_epoch_10_delivered();
 		assert_noop!(deliver_through(a, 10), Error::<Test>::EpochDeliveredAlready);
 	});
 }
@@ -222,8 +216,7 @@ fn an_epoch_is_delivered_once() {
 #[test]
 fn a_subscription_waiting_for_an_open_epoch_gets_more_time_at_its_deadline() {
 	test(|| {
-		let (_, _, a) = subscription();
-		assert_ok!(deliver_through(a, 10));
+		let a = subscription_with_epoch_10_delivered();
 		// Block 12 is past the deadline (11); epoch 11 is still being recorded.
 		System::set_block_number(12);
 		assert_ok!(DataMarket::expire(RuntimeOrigin::signed(OTHER), a));
@@ -239,8 +232,7 @@ fn a_subscription_waiting_for_an_open_epoch_gets_more_time_at_its_deadline() {
 #[test]
 fn an_epoch_that_has_ended_is_waited_for_until_its_grace_period_ends() {
 	test(|| {
-		let (_, _, a) = subscription();
-		assert_ok!(deliver_through(a, 10));
+		let a = subscription_with_epoch_10_delivered();
 		NowSecs::set(end_of(11) + GRACE_SECS - 1);
 		run_to_block(12);
 		System::assert_last_event(Event::DeadlineExtended { id: a, deadline: 22 }.into());
@@ -251,8 +243,7 @@ fn an_epoch_that_has_ended_is_waited_for_until_its_grace_period_ends() {
 #[test]
 fn a_subscription_that_stalls_lapses_paying_for_what_was_delivered() {
 	test(|| {
-		let (_, _, a) = subscription();
-		assert_ok!(deliver_through(a, 10));
+		let a = subscription_with_epoch_10_delivered();
 		let (owner, provider, requester) = (
 			Balances::total_balance(&OWNER),
 			Balances::total_balance(&PROVIDER),
@@ -267,16 +258,7 @@ fn a_subscription_that_stalls_lapses_paying_for_what_was_delivered() {
 		assert_eq!(Balances::total_balance(&REQUESTER), requester - 7);
 		assert_eq!(escrow_held(REQUESTER), 0);
 		assert_eq!(Sensors::<Test>::get(id(b"s1")).expect("s1").open_agreements, 0);
-		System::assert_last_event(
-			Event::AgreementLapsed {
-				id: a,
-				delivered_epochs: 1,
-				owner_paid: 5,
-				provider_paid: 2,
-				refunded: 14,
-			}
-			.into(),
-		);
+		assert_lapsed_paying_for_epoch_10(a);
 	});
 }
 
@@ -309,8 +291,7 @@ fn added_rekeys_must_start_at_the_first_epoch_without_them() {
 #[test]
 fn a_subscription_gets_at_most_max_extensions_then_lapses() {
 	test(|| {
-		let (_, _, a) = subscription();
-		assert_ok!(deliver_through(a, 10));
+		let a = subscription_with_epoch_10_delivered();
 		// Epoch 11 never ends by the chain's clock: MaxExtensions = 3 extensions.
 		for n in 1..=3u64 {
 			let block = Agreements::<Test>::get(a).expect("open").deadline + 1;
@@ -323,15 +304,6 @@ fn a_subscription_gets_at_most_max_extensions_then_lapses() {
 		let block = Agreements::<Test>::get(a).expect("open").deadline + 1;
 		run_to_block(block);
 		assert!(!Agreements::<Test>::contains_key(a), "no fourth extension: it lapsed");
-		System::assert_last_event(
-			Event::AgreementLapsed {
-				id: a,
-				delivered_epochs: 1,
-				owner_paid: 5,
-				provider_paid: 2,
-				refunded: 14,
-			}
-			.into(),
-		);
+		assert_lapsed_paying_for_epoch_10(a);
 	});
 }
