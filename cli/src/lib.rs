@@ -122,6 +122,9 @@ pub enum CaCommand {
 		/// Where to write the CA key.
 		#[arg(long)]
 		out: PathBuf,
+		/// Replace a CA key file already there.
+		#[arg(long)]
+		force: bool,
 	},
 	/// Answer a certificate request (message 1) with message 2.
 	Issue {
@@ -155,6 +158,9 @@ pub enum KeysCommand {
 		/// Have the dev chain's published CA answer at once.
 		#[arg(long)]
 		dev_ca: bool,
+		/// Replace a key file (or pending request) already there.
+		#[arg(long)]
+		force: bool,
 	},
 	/// Step 3: finish the key with the CA's response, checked against the chain's CA key.
 	Finish {
@@ -164,6 +170,9 @@ pub enum KeysCommand {
 		/// The CA's response.
 		#[arg(long)]
 		response: PathBuf,
+		/// Replace a key file already there.
+		#[arg(long)]
+		force: bool,
 	},
 }
 
@@ -198,6 +207,15 @@ fn write(path: &PathBuf, bytes: &[u8]) -> Result<(), CliError> {
 
 fn unhex(what: &str, text: &str) -> Result<Vec<u8>, CliError> {
 	hex::decode(text.trim()).map_err(|e| CliError::Invalid(format!("{what}: not hex: {e}")))
+}
+
+/// What `--force` says of a key file already there.
+fn existing(force: bool) -> keyfile::Existing {
+	if force {
+		keyfile::Existing::Replace
+	} else {
+		keyfile::Existing::Refuse
+	}
 }
 
 fn signer(uri: &str) -> Result<Keypair, CliError> {
@@ -267,9 +285,9 @@ async fn connect(url: &str) -> Result<ChainClient, CliError> {
 pub async fn run(cli: Cli) -> Result<(), CliError> {
 	let url = cli.chain_url;
 	match cli.command {
-		Command::Ca(CaCommand::Init { out }) => {
+		Command::Ca(CaCommand::Init { out, force }) => {
 			let ca = cbpre::CaSecretKey::generate_with_rng(&mut rand::rngs::OsRng);
-			keyfile::save_ca(&out, &ca)?;
+			keyfile::save_ca(&out, &ca, existing(force))?;
 			println!("CA key written to {}", out.display());
 			println!(
 				"P_alpha (for the chain's genesis): {}",
@@ -298,15 +316,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 				None => println!("{text}"),
 			}
 		},
-		Command::Keys(KeysCommand::New { id, key, dev_ca }) => {
+		Command::Keys(KeysCommand::New { id, key, dev_ca, force }) => {
 			let id =
 				Identity::new(id.as_bytes()).map_err(|e| CliError::Invalid(format!("id: {e}")))?;
 			let mut rng = rand::rngs::OsRng;
 			if dev_ca {
-				enrol::with_dev_ca_with_rng(&id, &key, &mut rng)?;
+				enrol::with_dev_ca_with_rng(&id, &key, existing(force), &mut rng)?;
 				println!("Key for {} written to {} (dev CA)", show_id(&id), key.display());
 			} else {
-				let request = enrol::request_with_rng(id, &key, &mut rng)?;
+				let request = enrol::request_with_rng(id, &key, existing(force), &mut rng)?;
 				let req_path = key.with_extension("request");
 				write(&req_path, request.as_bytes())?;
 				println!(
@@ -317,9 +335,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 				);
 			}
 		},
-		Command::Keys(KeysCommand::Finish { key, response }) => {
+		Command::Keys(KeysCommand::Finish { key, response, force }) => {
 			let chain = connect(&url).await?;
-			let secret = enrol::finish(&chain, &key, &read(&response)?).await?;
+			let secret = enrol::finish(&chain, &key, &read(&response)?, existing(force)).await?;
 			println!("Key for {} written to {}", show_id(secret.id()), key.display());
 		},
 		Command::Identity(IdentityCommand::Register { key, account }) => {

@@ -2,6 +2,39 @@
 
 use serde::Deserialize;
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use zeroize::Zeroizing;
+
+/// A secret of the configuration (an account's secret URI, a store's secret key):
+/// zeroized when dropped, and shown as `[redacted]` by `Debug`, so that a logged or
+/// printed configuration never carries it.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+	/// The secret, for the one place that uses it.
+	pub fn expose(&self) -> &str {
+		&self.0
+	}
+}
+
+impl From<String> for Secret {
+	fn from(s: String) -> Self {
+		Secret(Zeroizing::new(s))
+	}
+}
+
+impl From<&str> for Secret {
+	fn from(s: &str) -> Self {
+		Secret(Zeroizing::new(s.to_string()))
+	}
+}
+
+impl std::fmt::Debug for Secret {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.write_str("[redacted]")
+	}
+}
 
 /// Everything the worker needs to run.
 #[derive(Debug, Clone, Deserialize)]
@@ -21,7 +54,7 @@ pub struct Config {
 	/// provider). Prefer the
 	/// `SENSORSHARE_PROVIDER_SURI` environment variable to a file.
 	#[serde(default)]
-	pub provider_suri: Option<String>,
+	pub provider_suri: Option<Secret>,
 	/// Where the worker keeps its own state (the cursor of finalized blocks).
 	#[serde(default = "default_state_dir")]
 	pub state_dir: PathBuf,
@@ -57,7 +90,7 @@ pub enum StorageConfig {
 		access_key_id: Option<String>,
 		/// The secret access key; else from `AWS_SECRET_ACCESS_KEY`.
 		#[serde(default)]
-		secret_access_key: Option<String>,
+		secret_access_key: Option<Secret>,
 		/// Allow a plain-HTTP endpoint (local test servers).
 		#[serde(default)]
 		allow_http: bool,
@@ -197,5 +230,26 @@ mod tests {
 	#[test]
 	fn an_unknown_key_is_an_error_not_ignored() {
 		assert!(Config::from_toml("listen_port = 80").is_err());
+	}
+
+	#[test]
+	fn a_printed_configuration_shows_no_secret() {
+		let c = Config::from_toml(
+			r#"
+			provider_suri = "//Ferdie///hunter2"
+			[storage]
+			kind = "s3"
+			bucket = "readings"
+			access_key_id = "AKIDEXAMPLE"
+			secret_access_key = "wJalrXUtnFEMI"
+			"#,
+		)
+		.expect("parses");
+		let printed = format!("{c:?} {c:#?}");
+		for secret in ["hunter2", "wJalrXUtnFEMI"] {
+			assert!(!printed.contains(secret), "{printed}");
+		}
+		assert!(printed.contains("[redacted]"));
+		assert_eq!(c.provider_suri.as_ref().map(Secret::expose), Some("//Ferdie///hunter2"));
 	}
 }

@@ -74,7 +74,7 @@ pub async fn run(
 	shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), WorkerError> {
 	let suri = config.provider_suri.clone().ok_or(WorkerError::NoProviderKey)?;
-	let signer = Arc::new(signer_from_uri(&suri)?);
+	let signer = Arc::new(signer_from_uri(suri.expose())?);
 	let provider = signer.public_key().to_account_id();
 	let store = store::Store::open(&config.storage)?;
 	let chain = ChainClient::connect(&config.chain_url).await?;

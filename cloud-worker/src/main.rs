@@ -58,7 +58,7 @@ async fn main() -> anyhow::Result<()> {
 		config.chain_url = v;
 	}
 	if let Some(v) = args.provider_suri {
-		config.provider_suri = Some(v);
+		config.provider_suri = Some(v.into());
 	}
 	if let Some(path) = args.store_dir {
 		config.storage = StorageConfig::Fs { path };

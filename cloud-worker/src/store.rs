@@ -133,7 +133,7 @@ impl Store {
 					b = b.with_access_key_id(k);
 				}
 				if let Some(k) = secret_access_key {
-					b = b.with_secret_access_key(k);
+					b = b.with_secret_access_key(k.expose());
 				}
 				Arc::new(b.build()?)
 			},

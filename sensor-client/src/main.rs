@@ -3,7 +3,7 @@
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use sensorshare_chain_client::{parse_units, signer_from_uri, AccountId32, ChainClient, Listing};
-use sensorshare_protocol::keyfile;
+use sensorshare_protocol::keyfile::{self, Existing};
 use sensorshare_sensor_client::{
 	agent::{self, AcceptListedPrice, Agent, AskOnTerminal, Decider},
 	register::{register, Certify, Registered},
@@ -60,6 +60,10 @@ enum Command {
 		/// Shown to buyers.
 		#[arg(long, default_value = "TI SensorTag CC2650")]
 		description: String,
+		/// Replace a key file already at `--key` (never the key of a sensor that is
+		/// registered on chain).
+		#[arg(long)]
+		force: bool,
 	},
 	/// Read the tag (or a simulated one), seal and upload every reading.
 	Run {
@@ -125,6 +129,7 @@ async fn main() -> anyhow::Result<()> {
 			epoch_secs,
 			provider,
 			description,
+			force,
 		} => {
 			let id = cbpre::Identity::new(id.as_bytes()).context("the sensor's identity")?;
 			let certify = match (dev_ca, request_out, ca_response) {
@@ -142,7 +147,10 @@ async fn main() -> anyhow::Result<()> {
 					.map_err(|e| anyhow::anyhow!("--provider: {e}"))?,
 				description,
 			};
-			match register(&args.chain_url, id, &key, certify, owner.as_ref(), listing).await? {
+			let existing = if force { Existing::Replace } else { Existing::Refuse };
+			let registered =
+				register(&args.chain_url, id, &key, certify, owner.as_ref(), listing, existing);
+			match registered.await? {
 				Registered::RequestWritten(out) => println!(
 					"Wrote the certificate request to {}; have the CA run `sensorshare ca issue {}` and come back with --ca-response.",
 					out.display(),

@@ -5,6 +5,7 @@ use cbpre::Identity;
 use rand::rngs::OsRng;
 use sensorshare_chain_client::{ChainClient, Included, Keypair, Listing};
 use sensorshare_market_client::{enrol, Error};
+use sensorshare_protocol::keyfile::{self, Existing};
 use std::path::{Path, PathBuf};
 
 /// How the sensor gets its certificate.
@@ -28,6 +29,10 @@ pub enum Registered {
 
 /// Certifies sensor `id` as `certify` says, writes its key to `key`, and, once it
 /// has a key, registers it on chain for `owner` with `listing`.
+///
+/// A key file already at `key` is kept unless `existing` is
+/// [`Existing::Replace`], and even then when it is the key of a sensor registered on
+/// chain: its data and agreements need it, so it is never destroyed here.
 pub async fn register(
 	chain_url: &str,
 	id: Identity,
@@ -35,21 +40,34 @@ pub async fn register(
 	certify: Certify,
 	owner: Option<&Keypair>,
 	listing: Listing,
+	existing: Existing,
 ) -> Result<Registered, Error> {
 	let mut rng = OsRng;
+	if existing == Existing::Replace && std::fs::symlink_metadata(key).is_ok() {
+		if let Ok(old) = keyfile::load_secret_key(key) {
+			let chain = ChainClient::connect(chain_url).await?;
+			if chain.sensor(old.id().as_bytes()).await?.is_some() {
+				return Err(Error::Invalid(format!(
+					"{} is the key of sensor {}, registered on chain; deregister it before replacing its key",
+					key.display(),
+					hex::encode(old.id().as_bytes())
+				)));
+			}
+		}
+	}
 	let secret = match certify {
 		Certify::RequestTo(out) => {
-			let request = enrol::request_with_rng(id, key, &mut rng)?;
+			let request = enrol::request_with_rng(id, key, existing, &mut rng)?;
 			std::fs::write(&out, request)
 				.map_err(|source| Error::Io { path: out.clone(), source })?;
 			return Ok(Registered::RequestWritten(out));
 		},
-		Certify::DevCa => enrol::with_dev_ca_with_rng(&id, key, &mut rng)?,
+		Certify::DevCa => enrol::with_dev_ca_with_rng(&id, key, existing, &mut rng)?,
 		Certify::Response(path) => {
 			let response = std::fs::read_to_string(&path)
 				.map_err(|source| Error::Io { path: path.clone(), source })?;
 			let chain = ChainClient::connect(chain_url).await?;
-			enrol::finish(&chain, key, &response).await?
+			enrol::finish(&chain, key, &response, existing).await?
 		},
 	};
 	let owner = owner.ok_or_else(|| Error::Invalid("--owner is required to register".into()))?;
