@@ -17,6 +17,7 @@ use crate::{
 	deliver::read_access,
 	directory::{Directory, DirectoryError},
 	metrics::Metrics,
+	quota::{QuotaError, Quotas},
 	store::{manifest_path, segment_path, Store, StoreError, Stored},
 };
 use axum::{
@@ -60,6 +61,8 @@ pub struct ApiState {
 	pub max_record_bytes: usize,
 	/// Deliveries as they are written, for the requests waiting for them.
 	pub published: Published,
+	/// What each sensor may still upload.
+	pub quotas: Arc<Quotas>,
 	/// Turns true when the worker stops: waiting requests answer at once.
 	pub stopping: tokio::sync::watch::Receiver<bool>,
 }
@@ -177,6 +180,10 @@ pub enum ApiError {
 	/// The request asks to wait longer than the worker lets it.
 	#[error("wait={0} is longer than the {MAX_WAIT_SECS} seconds a request may wait")]
 	WaitTooLong(u64),
+	/// The upload is outside its sensor's quota: an epoch outside the window, or
+	/// an epoch that holds all it may.
+	#[error("over quota: {0}")]
+	OverQuota(#[from] QuotaError),
 	/// The store failed.
 	#[error("storage failure")]
 	Store(#[from] StoreError),
@@ -197,6 +204,11 @@ impl ApiError {
 			MissingToken => StatusCode::UNAUTHORIZED,
 			CapsuleConflict => StatusCode::CONFLICT,
 			ChainUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+			OverQuota(QuotaError::EpochTooOld { .. } | QuotaError::EpochTooFarAhead { .. }) => {
+				StatusCode::UNPROCESSABLE_ENTITY
+			},
+			OverQuota(QuotaError::TooManyRecords { .. }) => StatusCode::TOO_MANY_REQUESTS,
+			OverQuota(QuotaError::TooManyBytes { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
 			Store(StoreError::CapsuleConflict) => StatusCode::CONFLICT,
 			Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
 		}
@@ -336,6 +348,8 @@ trait Upload {
 struct Incoming<'a> {
 	/// Where it goes.
 	store: &'a Store,
+	/// The sensor's quotas.
+	quotas: &'a Quotas,
 	/// The sensor.
 	id: Identity,
 	/// Its key, as the chain has it.
@@ -381,7 +395,13 @@ impl Upload for RecordUpload {
 		}
 		let bytes = Bytes::copy_from_slice(record.record_bytes());
 		let (ts, digest) = (record.header().timestamp_ms, record.digest());
-		Ok(up.store.put_record(up.id.as_bytes(), up.epoch, ts, &digest, bytes).await?)
+		let (sensor, size) = (up.id.as_bytes(), bytes.len() as u64);
+		up.quotas.reserve(up.store, sensor, up.epoch, size).await??;
+		let stored = up.store.put_record(sensor, up.epoch, ts, &digest, bytes).await;
+		if !matches!(stored, Ok(Stored::Created)) {
+			up.quotas.release(sensor, up.epoch, size);
+		}
+		Ok(stored?)
 	}
 }
 
@@ -395,7 +415,10 @@ async fn upload<U: Upload>(
 	let check = async {
 		let id = sensor_id(&sensor)?;
 		let (key, epoch_secs) = our_sensor(&state, &id).await?;
-		U::store(Incoming { store: &state.store, id, key, epoch_secs, epoch, body: &body }).await
+		let now = sensorshare_service::clock::now_secs();
+		state.quotas.check_epoch(epoch, epoch_secs, now)?;
+		let (store, quotas) = (&state.store, &*state.quotas);
+		U::store(Incoming { store, quotas, id, key, epoch_secs, epoch, body: &body }).await
 	};
 	outcome(&state, U::KIND, body.len(), check.await)
 }

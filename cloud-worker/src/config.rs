@@ -122,6 +122,20 @@ pub struct Limits {
 	/// Deliveries in progress at once.
 	#[serde(default = "default_concurrent_deliveries")]
 	pub max_concurrent_deliveries: usize,
+	/// Uploads are refused for an epoch that ended longer ago than this, in seconds
+	/// (a sensor back from an outage uploads its backlog within it).
+	#[serde(default = "default_max_upload_age")]
+	pub max_upload_age_secs: u64,
+	/// Uploads are refused for an epoch that starts further ahead than this, in
+	/// seconds (the clocks of sensor and worker may differ by this much).
+	#[serde(default = "default_max_upload_lead")]
+	pub max_upload_lead_secs: u64,
+	/// The most records one sensor's epoch may hold.
+	#[serde(default = "default_max_records_per_epoch")]
+	pub max_records_per_epoch: u64,
+	/// The most bytes of records one sensor's epoch may hold.
+	#[serde(default = "default_max_bytes_per_epoch")]
+	pub max_bytes_per_epoch: u64,
 }
 
 impl Default for Limits {
@@ -132,6 +146,10 @@ impl Default for Limits {
 			token_secs: default_token_secs(),
 			sensor_cache_secs: default_sensor_cache_secs(),
 			max_concurrent_deliveries: default_concurrent_deliveries(),
+			max_upload_age_secs: default_max_upload_age(),
+			max_upload_lead_secs: default_max_upload_lead(),
+			max_records_per_epoch: default_max_records_per_epoch(),
+			max_bytes_per_epoch: default_max_bytes_per_epoch(),
 		}
 	}
 }
@@ -201,6 +219,19 @@ fn default_sensor_cache_secs() -> u64 {
 }
 fn default_concurrent_deliveries() -> usize {
 	64
+}
+
+fn default_max_upload_age() -> u64 {
+	30 * 24 * 3600
+}
+fn default_max_upload_lead() -> u64 {
+	300
+}
+fn default_max_records_per_epoch() -> u64 {
+	100_000
+}
+fn default_max_bytes_per_epoch() -> u64 {
+	64 << 20
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ pub mod deliver;
 pub mod directory;
 pub mod listener;
 pub mod metrics;
+pub mod quota;
 pub mod store;
 
 use config::Config;
@@ -95,6 +96,7 @@ pub async fn run(
 		metrics: metrics.clone(),
 		max_record_bytes: config.limits.max_record_bytes,
 		published: published.clone(),
+		quotas: Arc::new(quota::Quotas::new(&config.limits)),
 		stopping: stop_rx.clone(),
 	};
 	let tcp = tokio::net::TcpListener::bind(config.listen)

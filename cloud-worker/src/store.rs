@@ -203,6 +203,14 @@ impl Store {
 		Ok(paths)
 	}
 
+	/// How many records a sensor's epoch holds, and their bytes.
+	pub async fn epoch_usage(&self, sensor: &[u8], epoch: u64) -> Result<(u64, u64), StoreError> {
+		let prefix = records_prefix(sensor, epoch);
+		let metas: Vec<object_store::ObjectMeta> =
+			self.inner.list(Some(&prefix)).try_collect().await?;
+		Ok((metas.len() as u64, metas.iter().map(|m| m.size as u64).sum()))
+	}
+
 	/// An object's bytes.
 	pub async fn get(&self, path: &Path) -> Result<Bytes, StoreError> {
 		Ok(self.inner.get(path).await?.bytes().await?)

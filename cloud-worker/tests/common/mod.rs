@@ -198,6 +198,18 @@ pub fn public_key(user: &SecretKey) -> PublicKey {
 	PublicKey::derive(user.id(), user.certificate(), &dev::ca().public_key()).expect("derive")
 }
 
+/// The tests' sensors upload epochs of 1970 (epoch 10 of one-minute epochs is ten
+/// minutes after the Unix epoch): uploads stay open for them.
+pub const OLDEST_UPLOAD_SECS: u64 = 3_000_000_000;
+
+/// The default limits, but uploads open for the tests' old epochs.
+pub fn test_limits() -> sensorshare_cloud_worker::config::Limits {
+	sensorshare_cloud_worker::config::Limits {
+		max_upload_age_secs: OLDEST_UPLOAD_SECS,
+		..Default::default()
+	}
+}
+
 /// A worker's configuration on free ports, storing in `dir`.
 pub fn worker_config(chain_url: &str, dir: &std::path::Path) -> (Config, String) {
 	let port = free_port();
@@ -209,7 +221,7 @@ pub fn worker_config(chain_url: &str, dir: &std::path::Path) -> (Config, String)
 		provider_suri: Some("//Ferdie".into()),
 		state_dir: dir.join("state"),
 		storage: StorageConfig::Fs { path: dir.join("store") },
-		limits: Default::default(),
+		limits: test_limits(),
 	};
 	(config, public_url)
 }
@@ -338,7 +350,17 @@ pub fn spawn_worker(
 	let StorageConfig::Fs { path: storage } = &config.storage else {
 		panic!("the tests store on the filesystem")
 	};
+	// What flags cannot say goes in a configuration file.
+	let l = &config.limits;
+	let toml = dir.join(format!("{log}.toml"));
+	let text = format!(
+		"[limits]\nmax_upload_age_secs = {}\nmax_upload_lead_secs = {}\nmax_records_per_epoch = {}\nmax_bytes_per_epoch = {}\n",
+		l.max_upload_age_secs, l.max_upload_lead_secs, l.max_records_per_epoch, l.max_bytes_per_epoch
+	);
+	std::fs::write(&toml, text).expect("the worker's configuration");
 	std::process::Command::new(env!("CARGO_BIN_EXE_sensorshare-cloud-worker"))
+		.arg("--config")
+		.arg(&toml)
 		.args(["--listen", &config.listen.to_string(), "--public-url", &config.public_url])
 		.args(["--chain-url", &config.chain_url])
 		.arg("--store-dir")
