@@ -63,6 +63,8 @@ pub struct ApiState {
 	pub published: Published,
 	/// What each sensor may still upload.
 	pub quotas: Arc<Quotas>,
+	/// Places for requests that wait for a delivery (`?wait=`).
+	pub waiting: Arc<tokio::sync::Semaphore>,
 	/// Turns true when the worker stops: waiting requests answer at once.
 	pub stopping: tokio::sync::watch::Receiver<bool>,
 }
@@ -110,12 +112,18 @@ impl Wait {
 		// Subscribed before the first look: a delivery written in between still wakes.
 		let mut published = state.published.0.subscribe();
 		let mut stopping = state.stopping.clone();
+		let mut _waiting = None;
 		loop {
 			if let Some(found) = look().await? {
 				return Ok(Some(found));
 			}
-			if *stopping.borrow() {
+			if *stopping.borrow() || secs == 0 {
 				return Ok(None);
+			}
+			if _waiting.is_none() {
+				// Waiting holds a place among the bounded waiters; none left: 503.
+				let place = state.waiting.clone().try_acquire_owned();
+				_waiting = Some(place.map_err(|_| ApiError::TooManyWaiting)?);
 			}
 			tokio::select! {
 				_ = tokio::time::sleep_until(deadline) => return Ok(None),
@@ -184,6 +192,9 @@ pub enum ApiError {
 	/// an epoch that holds all it may.
 	#[error("over quota: {0}")]
 	OverQuota(#[from] QuotaError),
+	/// As many requests wait for deliveries as may.
+	#[error("too many requests are waiting for deliveries; ask again without ?wait or later")]
+	TooManyWaiting,
 	/// The store failed.
 	#[error("storage failure")]
 	Store(#[from] StoreError),
@@ -203,7 +214,7 @@ impl ApiError {
 			NotOurSensor(_) | WrongSigner | Forbidden | StaleChallenge => StatusCode::FORBIDDEN,
 			MissingToken => StatusCode::UNAUTHORIZED,
 			CapsuleConflict => StatusCode::CONFLICT,
-			ChainUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+			ChainUnavailable(_) | TooManyWaiting => StatusCode::SERVICE_UNAVAILABLE,
 			OverQuota(QuotaError::EpochTooOld { .. } | QuotaError::EpochTooFarAhead { .. }) => {
 				StatusCode::UNPROCESSABLE_ENTITY
 			},
@@ -448,7 +459,7 @@ async fn post_token(
 		serde_json::from_slice(&body).map_err(|e| ApiError::BadAnswer(e.to_string()))?;
 	let access = read_access(&state.store, id).await?.ok_or(ApiError::NoDelivery(id))?;
 	let challenge = answer.challenge().map_err(|e| ApiError::BadAnswer(e.to_string()))?;
-	if !state.auth.take_challenge(id, &challenge) {
+	if !state.auth.check_challenge(id, &challenge) {
 		return Err(ApiError::StaleChallenge);
 	}
 	let key = hex::decode(&access.public_key)
@@ -456,6 +467,10 @@ async fn post_token(
 		.and_then(|k| PublicKey::from_bytes(&k).ok())
 		.ok_or(ApiError::Store(StoreError::CorruptAccess(id)))?;
 	answer.verify(id, &key).map_err(|_| ApiError::WrongSigner)?;
+	// Only now, signed by the requester: a bad answer does not burn the challenge.
+	if !state.auth.use_challenge(id, &challenge) {
+		return Err(ApiError::StaleChallenge);
+	}
 	Ok(Json(Token { token: state.auth.token(id), expires_in: state.auth.token_ttl().as_secs() }))
 }
 

@@ -136,6 +136,20 @@ pub struct Limits {
 	/// The most bytes of records one sensor's epoch may hold.
 	#[serde(default = "default_max_bytes_per_epoch")]
 	pub max_bytes_per_epoch: u64,
+	/// The most HTTP connections open at once; one more is closed at once.
+	#[serde(default = "default_max_connections")]
+	pub max_connections: usize,
+	/// Seconds a connection may take to send a request's headers (and may stay idle
+	/// between requests).
+	#[serde(default = "default_header_timeout")]
+	pub header_timeout_secs: u64,
+	/// Seconds a request's body may take to arrive.
+	#[serde(default = "default_body_timeout")]
+	pub body_timeout_secs: u64,
+	/// The most requests waiting (`?wait=`) for deliveries at once; one more is
+	/// answered 503 at once.
+	#[serde(default = "default_max_waiting")]
+	pub max_waiting: usize,
 }
 
 impl Default for Limits {
@@ -150,6 +164,10 @@ impl Default for Limits {
 			max_upload_lead_secs: default_max_upload_lead(),
 			max_records_per_epoch: default_max_records_per_epoch(),
 			max_bytes_per_epoch: default_max_bytes_per_epoch(),
+			max_connections: default_max_connections(),
+			header_timeout_secs: default_header_timeout(),
+			body_timeout_secs: default_body_timeout(),
+			max_waiting: default_max_waiting(),
 		}
 	}
 }
@@ -232,6 +250,18 @@ fn default_max_records_per_epoch() -> u64 {
 }
 fn default_max_bytes_per_epoch() -> u64 {
 	64 << 20
+}
+fn default_max_connections() -> usize {
+	1024
+}
+fn default_header_timeout() -> u64 {
+	10
+}
+fn default_body_timeout() -> u64 {
+	30
+}
+fn default_max_waiting() -> usize {
+	512
 }
 
 #[cfg(test)]

@@ -371,7 +371,7 @@ impl Deliverer {
 		let mut delay = FIRST_RETRY_DELAY;
 		for attempt in 1u64.. {
 			let result = tokio::select! {
-				_ = shutdown.wait_for(|stop| *stop) => return Outcome::Stopped,
+				_ = async { let _ = shutdown.wait_for(|stop| *stop).await; } => return Outcome::Stopped,
 				result = self.deliver(id) => result,
 			};
 			match result {
@@ -385,7 +385,7 @@ impl Deliverer {
 					self.metrics.delivery_retries.inc();
 					tracing::warn!(agreement = id, attempt, retry_in = ?delay, error = %e, "delivery failed; retrying");
 					tokio::select! {
-						_ = shutdown.wait_for(|stop| *stop) => return Outcome::Stopped,
+						_ = async { let _ = shutdown.wait_for(|stop| *stop).await; } => return Outcome::Stopped,
 						_ = tokio::time::sleep(delay) => {},
 					}
 					delay = (delay * 2).min(MAX_RETRY_DELAY);

@@ -10,22 +10,35 @@ use std::{
 
 /// The cache holds at most this many sensors; it is cleared when full.
 const MAX_CACHED: usize = 10_000;
+/// How long an identity found unregistered is remembered as such: junk uploads cost
+/// one lookup each this long, and a sensor registered a moment ago is seen this late.
+const UNKNOWN_TTL: Duration = Duration::from_secs(2);
 
 /// Why the chain could not be asked.
 pub type DirectoryError = sensorshare_chain_client::Error;
+
+/// What the chain said of an identity, and when: its sensor, or none.
+type Cached = (Option<Sensor>, Instant);
 
 /// Sensors by identity, from the chain.
 pub struct Directory {
 	chain: ChainClient,
 	provider: AccountId32,
 	ttl: Duration,
-	cache: Mutex<HashMap<Vec<u8>, (Sensor, Instant)>>,
+	cache: Mutex<HashMap<Vec<u8>, Cached>>,
+	lookups: prometheus::IntCounter,
 }
 
 impl Directory {
-	/// A directory over `chain`, for the storage provider `provider`.
-	pub fn new(chain: ChainClient, provider: AccountId32, ttl: Duration) -> Self {
-		Directory { chain, provider, ttl, cache: Mutex::new(HashMap::new()) }
+	/// A directory over `chain`, for the storage provider `provider`, counting the
+	/// lookups it makes on chain in `lookups`.
+	pub fn new(
+		chain: ChainClient,
+		provider: AccountId32,
+		ttl: Duration,
+		lookups: prometheus::IntCounter,
+	) -> Self {
+		Directory { chain, provider, ttl, cache: Mutex::new(HashMap::new()), lookups }
 	}
 
 	/// This worker's provider account.
@@ -33,26 +46,26 @@ impl Directory {
 		self.provider.clone()
 	}
 
-	/// A sensor's registration; only registrations found are cached, so a sensor
-	/// registered a moment ago is seen at once.
+	/// A sensor's registration: a registration found is cached for the configured
+	/// time, an identity not found for [`UNKNOWN_TTL`].
 	pub async fn sensor(&self, id: &cbpre::Identity) -> Result<Option<Sensor>, DirectoryError> {
 		let key = id.as_bytes().to_vec();
 		{
 			let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
 			if let Some((s, at)) = cache.get(&key) {
-				if at.elapsed() < self.ttl {
-					return Ok(Some(s.clone()));
+				let ttl = if s.is_some() { self.ttl } else { UNKNOWN_TTL.min(self.ttl) };
+				if at.elapsed() < ttl {
+					return Ok(s.clone());
 				}
 			}
 		}
+		self.lookups.inc();
 		let found = self.chain.sensor(&key).await?;
-		if let Some(s) = &found {
-			let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-			if cache.len() >= MAX_CACHED {
-				cache.clear();
-			}
-			cache.insert(key, (s.clone(), Instant::now()));
+		let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+		if cache.len() >= MAX_CACHED {
+			cache.clear();
 		}
+		cache.insert(key, (found.clone(), Instant::now()));
 		Ok(found)
 	}
 

@@ -28,6 +28,7 @@ pub mod config;
 pub mod cursor;
 pub mod deliver;
 pub mod directory;
+pub mod http;
 pub mod listener;
 pub mod metrics;
 pub mod quota;
@@ -91,12 +92,14 @@ pub async fn run(
 			chain.clone(),
 			provider.clone(),
 			config.limits.sensor_cache_ttl(),
+			metrics.sensor_lookups.clone(),
 		)),
 		auth: Arc::new(auth::Auth::new(config.limits.challenge_ttl(), config.limits.token_ttl())),
 		metrics: metrics.clone(),
 		max_record_bytes: config.limits.max_record_bytes,
 		published: published.clone(),
 		quotas: Arc::new(quota::Quotas::new(&config.limits)),
+		waiting: Arc::new(tokio::sync::Semaphore::new(config.limits.max_waiting)),
 		stopping: stop_rx.clone(),
 	};
 	let tcp = tokio::net::TcpListener::bind(config.listen)
@@ -105,13 +108,10 @@ pub async fn run(
 	let addr = tcp.local_addr().unwrap_or(config.listen);
 	tracing::info!(%addr, %provider, chain = %config.chain_url, "cloud worker listening");
 
-	let mut http_stop = stop_rx.clone();
+	let (limits, http_metrics, http_stop) =
+		(config.limits.clone(), metrics.clone(), stop_rx.clone());
 	let http = tokio::spawn(async move {
-		axum::serve(tcp, api::router(state))
-			.with_graceful_shutdown(async move {
-				let _ = http_stop.changed().await;
-			})
-			.await
+		http::serve(tcp, api::router(state), &limits, http_metrics, http_stop).await
 	});
 	let deliverer = deliver::Deliverer {
 		chain,
@@ -137,10 +137,9 @@ pub async fn run(
 		Some(r) => r,
 		None => follow.await,
 	};
-	let http_result = http.await;
-	listener_result.unwrap_or(Ok(()))?;
-	if let Ok(Err(source)) = http_result {
-		return Err(WorkerError::Http { addr, source });
+	if let Err(e) = http.await {
+		tracing::error!(error = %e, "the HTTP server stopped abnormally");
 	}
+	listener_result.unwrap_or(Ok(()))?;
 	Ok(())
 }

@@ -1,6 +1,8 @@
 //! Prometheus metrics: uploads, deliveries, bytes and latency.
 
-use prometheus::{Counter, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{
+	Counter, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+};
 
 /// The worker's metrics.
 #[derive(Clone, Debug)]
@@ -22,6 +24,12 @@ pub struct Metrics {
 	pub download_bytes: IntCounter,
 	/// Seconds from an agreement's acceptance event to its delivery's finalization.
 	pub delivery_seconds: Histogram,
+	/// Sensor registrations looked up on chain (those not in the cache).
+	pub sensor_lookups: IntCounter,
+	/// HTTP connections open.
+	pub open_connections: IntGauge,
+	/// HTTP connections closed at once because as many as allowed were open.
+	pub refused_connections: IntCounter,
 	/// Seconds to handle an HTTP request.
 	pub http_seconds: Histogram,
 	/// Seconds to write deliveries: re-encryption, segments and manifest.
@@ -49,6 +57,13 @@ impl Metrics {
 		let delivered_bytes =
 			IntCounter::new("delivered_bytes_total", "Bytes of records delivered")?;
 		let download_bytes = IntCounter::new("download_bytes_total", "Bytes downloaded")?;
+		let sensor_lookups =
+			IntCounter::new("sensor_lookups_total", "Sensor registrations looked up on chain")?;
+		let open_connections = IntGauge::new("http_connections", "HTTP connections open")?;
+		let refused_connections = IntCounter::new(
+			"http_connections_refused_total",
+			"HTTP connections closed at once: as many as allowed were open",
+		)?;
 		let buckets = vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 		let delivery_seconds = Histogram::with_opts(
 			HistogramOpts::new("delivery_seconds", "From acceptance to finalized delivery")
@@ -68,6 +83,9 @@ impl Metrics {
 		registry.register(Box::new(uploads.clone()))?;
 		registry.register(Box::new(upload_bytes.clone()))?;
 		registry.register(Box::new(deliveries.clone()))?;
+		registry.register(Box::new(open_connections.clone()))?;
+		registry.register(Box::new(sensor_lookups.clone()))?;
+		registry.register(Box::new(refused_connections.clone()))?;
 		registry.register(Box::new(delivery_retries.clone()))?;
 		registry.register(Box::new(delivery_failures.clone()))?;
 		registry.register(Box::new(delivered_bytes.clone()))?;
@@ -86,6 +104,9 @@ impl Metrics {
 			delivered_bytes,
 			download_bytes,
 			delivery_seconds,
+			sensor_lookups,
+			open_connections,
+			refused_connections,
 			http_seconds,
 			write_seconds,
 			reencrypt_seconds,

@@ -208,7 +208,7 @@ impl Store {
 		let prefix = records_prefix(sensor, epoch);
 		let metas: Vec<object_store::ObjectMeta> =
 			self.inner.list(Some(&prefix)).try_collect().await?;
-		Ok((metas.len() as u64, metas.iter().map(|m| m.size as u64).sum()))
+		Ok((metas.len() as u64, metas.iter().map(|m| m.size).sum()))
 	}
 
 	/// An object's bytes.
