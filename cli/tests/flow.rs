@@ -92,7 +92,7 @@ async fn a_user_fetches_exactly_the_readings_of_the_range_and_sensor_requested()
 	let cli = PathBuf::from(env!("CARGO_BIN_EXE_sensorshare"));
 
 	let worker = WorkerProcess::start(&url, free_port(), d).expect("the worker starts");
-	let (cloud, store) = (worker.url.clone(), worker.store.clone());
+	let (cloud, store) = (worker.url.clone(), worker.chain_store(&chain.genesis_hash()));
 
 	// Two sensors of Alice, registered with the dev CA and streaming every 100 ms.
 	let mut sensors = Vec::new();

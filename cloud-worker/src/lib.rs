@@ -78,8 +78,10 @@ pub async fn run(
 	let suri = config.provider_suri.clone().ok_or(WorkerError::NoProviderKey)?;
 	let signer = Arc::new(signer_from_uri(suri.expose())?);
 	let provider = signer.public_key().to_account_id();
-	let store = store::Store::open(&config.storage)?;
 	let chain = ChainClient::connect(&config.chain_url).await?;
+	// Everything kept is this chain's own: another chain's is never read.
+	let genesis = chain.genesis_hash();
+	let store = store::Store::open(&config.storage)?.for_chain(&genesis);
 	if chain.provider(&provider).await?.is_none() {
 		return Err(WorkerError::NotAProvider(provider.to_string()));
 	}
@@ -123,7 +125,7 @@ pub async fn run(
 		max_concurrent: config.limits.max_concurrent_deliveries,
 		published,
 	};
-	let cursor = cursor::Cursor::new(&config.state_dir);
+	let cursor = cursor::Cursor::for_chain(&config.state_dir, &genesis);
 	let mut follow = tokio::spawn(listener::run(deliverer, cursor, stop_rx));
 
 	// Stop on the signal, or when the listener fails.

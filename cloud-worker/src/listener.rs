@@ -34,6 +34,17 @@ pub enum ListenerError {
 	/// The cursor file could not be read or written.
 	#[error(transparent)]
 	Cursor(#[from] CursorError),
+	/// The cursor is of another chain with the same genesis (a dev chain started
+	/// afresh): its block is not this chain's.
+	#[error(
+		"the cursor {cursor} is at block #{number} of another chain with this genesis (a dev chain started afresh?): remove it and the store's namespace of this chain, or give this chain its own --state-dir and --store-dir"
+	)]
+	OtherChain {
+		/// The cursor's block.
+		number: u32,
+		/// The cursor's file.
+		cursor: std::path::PathBuf,
+	},
 }
 
 /// Tracks which blocks still have deliveries to do, to move the cursor.
@@ -158,10 +169,19 @@ pub async fn run(
 ) -> Result<(), ListenerError> {
 	let chain = deliverer.chain.clone();
 	let (head, _) = chain.finalized_head().await?;
-	let start = match cursor.load()? {
-		Some(c) => c.saturating_add(1),
+	let loaded = cursor.load()?;
+	if let Some((number, Some(hash))) = loaded {
+		let ours = chain.block_hash(number).await?.map(|h| h.0);
+		if ours != Some(hash) {
+			return Err(ListenerError::OtherChain { number, cursor: cursor.path().to_path_buf() });
+		}
+	}
+	let start = match loaded {
+		Some((c, _)) => c.saturating_add(1),
 		None => head,
 	};
+	// The hashes of the blocks the cursor may move to, as they are seen.
+	let mut hashes: BTreeMap<u32, [u8; 32]> = BTreeMap::new();
 	let mut pending = Pending::default();
 	let mut tasks = Tasks::new(deliverer.clone(), shutdown.clone());
 	let spawn = |tasks: &mut Tasks, pending: &mut Pending, block: u32, id: u64| {
@@ -186,8 +206,8 @@ pub async fn run(
 		spawn(&mut tasks, &mut pending, start.saturating_sub(1), id);
 	}
 
-	let mut follower = Follower::new(chain, start);
-	let mut stored = cursor.load()?;
+	let mut follower = Follower::new(chain.clone(), start);
+	let mut stored = loaded.map(|(n, _)| n);
 	loop {
 		tokio::select! {
 			_ = shutdown.changed() => break,
@@ -208,6 +228,7 @@ pub async fn run(
 						}
 					}
 					pending.seen = Some(block.number);
+					hashes.insert(block.number, block.hash.0);
 				},
 				Err(e) if e.is_transient() => {
 					tracing::warn!(error = %e, "chain unavailable; waiting");
@@ -216,12 +237,11 @@ pub async fn run(
 				Err(e) => return Err(e.into()),
 			},
 		}
-		let low = pending.low_water();
-		if low.is_some() && low > stored {
-			if let Some(n) = low {
-				cursor.store(n)?;
+		if let Some(n) = pending.low_water().filter(|n| Some(*n) > stored) {
+			if store_cursor(&cursor, &chain, &hashes, n).await? {
+				stored = Some(n);
+				hashes = hashes.split_off(&n);
 			}
-			stored = low;
 		}
 	}
 	tracing::info!(running = tasks.len(), "stopping: letting running deliveries finish");
@@ -233,9 +253,26 @@ pub async fn run(
 		}
 	}
 	if let Some(n) = pending.low_water().filter(|n| Some(*n) > stored) {
-		cursor.store(n)?;
+		store_cursor(&cursor, &chain, &hashes, n).await?;
 	}
 	Ok(())
+}
+
+/// Moves the cursor to block `n`, with its hash (from `hashes`, else from the
+/// chain): false if the hash cannot be had now, to be tried again at the next move.
+async fn store_cursor(
+	cursor: &Cursor,
+	chain: &sensorshare_chain_client::ChainClient,
+	hashes: &BTreeMap<u32, [u8; 32]>,
+	n: u32,
+) -> Result<bool, ListenerError> {
+	let hash = match hashes.get(&n) {
+		Some(h) => Some(*h),
+		None => chain.block_hash(n).await.ok().flatten().map(|h| h.0),
+	};
+	let Some(hash) = hash else { return Ok(false) };
+	cursor.store(n, &hash)?;
+	Ok(true)
 }
 
 #[cfg(test)]

@@ -1,5 +1,9 @@
 //! The worker's object store: what sensors upload and what the worker delivers.
 //!
+//! Each chain has its own namespace, `chains/<genesis hash, hex>/` ([`namespace`]),
+//! so a worker pointed at another chain never reads or resumes the first one's
+//! uploads and deliveries. Below it:
+//!
 //! ```text
 //! sensors/<sensor>/<epoch>/capsule                  the epoch's capsule
 //! sensors/<sensor>/<epoch>/records/<ms>-<sha256>    its records, by time
@@ -58,6 +62,11 @@ pub enum Stored {
 #[derive(Clone, Debug)]
 pub struct Store {
 	inner: Arc<dyn ObjectStore>,
+}
+
+/// The namespace of the chain whose block 0 is `genesis`.
+pub fn namespace(genesis: &[u8; 32]) -> String {
+	format!("chains/{}", hex::encode(genesis))
 }
 
 /// Where an agreement's delivery lives in the store.
@@ -139,6 +148,14 @@ impl Store {
 			},
 		};
 		Ok(Store { inner })
+	}
+
+	/// The same store, within the namespace of the chain whose block 0 is `genesis`.
+	pub fn for_chain(&self, genesis: &[u8; 32]) -> Self {
+		let prefix = Path::from(namespace(genesis));
+		Store {
+			inner: Arc::new(object_store::prefix::PrefixStore::new(self.inner.clone(), prefix)),
+		}
 	}
 
 	/// A store over an existing backend.

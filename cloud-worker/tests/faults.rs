@@ -72,7 +72,8 @@ async fn deliveries_outlast_an_unwritable_store_and_a_paused_node_each_exactly_o
 	};
 
 	// Ten agreements accepted while the store cannot be written.
-	let store = dir.path().join("store");
+	let namespace = sensorshare_cloud_worker::store::namespace(&chain.client.genesis_hash());
+	let store = dir.path().join("store").join(namespace);
 	let swapped = Swapped::swap(&store.join("deliveries"));
 	let mut ids = Vec::new();
 	for i in 0..10 {

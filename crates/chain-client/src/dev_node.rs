@@ -204,6 +204,12 @@ pub struct WorkerProcess {
 }
 
 impl WorkerProcess {
+	/// Where the worker keeps the chain `genesis`'s objects: the worker's namespace
+	/// of that chain (`chains/<genesis hex>`) in its store directory.
+	pub fn chain_store(&self, genesis: &[u8; 32]) -> PathBuf {
+		self.store.join("chains").join(hex::encode(genesis))
+	}
+
 	/// Starts the worker (`$SENSORSHARE_WORKER` or the workspace's binary).
 	pub fn start(chain_url: &str, port: u16, dir: &std::path::Path) -> std::io::Result<Self> {
 		let url = format!("http://127.0.0.1:{port}");
