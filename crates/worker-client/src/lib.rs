@@ -334,7 +334,7 @@ impl WorkerClient {
 		let Keys { requester, sensors } = *keys;
 		let (mut download, mut decrypt2, mut open) = Default::default();
 		let started = Instant::now();
-		let token = self.token_waiting(agreement, requester, rng, wait).await?;
+		let mut token = self.token_waiting(agreement, requester, rng, wait).await?;
 		let manifest =
 			self.get_waiting(&self.urls.manifest(agreement, through_epoch), &token, wait).await?;
 		// With a wait, the time to the manifest is the wait (the token and the
@@ -361,7 +361,14 @@ impl WorkerClient {
 		for entry in &manifest.segments {
 			let started = Instant::now();
 			let url = self.urls.segment(agreement, &entry.name);
-			let segment = self.get_waiting(&url, &token, Duration::ZERO).await?;
+			let segment = match self.get_waiting(&url, &token, Duration::ZERO).await {
+				// The token expired during a long download: prove the identity again.
+				Err(ClientError::Refused { status: StatusCode::FORBIDDEN, .. }) => {
+					token = self.token(agreement, requester, rng).await?;
+					self.get_waiting(&url, &token, Duration::ZERO).await?
+				},
+				other => other?,
+			};
 			download += started.elapsed();
 			bytes += segment.len() as u64;
 			progress(segment.len() as u64);
