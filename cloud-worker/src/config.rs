@@ -119,6 +119,9 @@ pub struct Limits {
 	/// How long a sensor's registration is cached, in seconds.
 	#[serde(default = "default_sensor_cache_secs")]
 	pub sensor_cache_secs: u64,
+	/// How long an identity found unregistered is remembered as such, in seconds.
+	#[serde(default = "default_unknown_sensor_cache_secs")]
+	pub unknown_sensor_cache_secs: u64,
 	/// Deliveries in progress at once.
 	#[serde(default = "default_concurrent_deliveries")]
 	pub max_concurrent_deliveries: usize,
@@ -159,6 +162,7 @@ impl Default for Limits {
 			challenge_secs: default_challenge_secs(),
 			token_secs: default_token_secs(),
 			sensor_cache_secs: default_sensor_cache_secs(),
+			unknown_sensor_cache_secs: default_unknown_sensor_cache_secs(),
 			max_concurrent_deliveries: default_concurrent_deliveries(),
 			max_upload_age_secs: default_max_upload_age(),
 			max_upload_lead_secs: default_max_upload_lead(),
@@ -184,6 +188,10 @@ impl Limits {
 	/// The sensor cache lifetime.
 	pub fn sensor_cache_ttl(&self) -> Duration {
 		Duration::from_secs(self.sensor_cache_secs)
+	}
+	/// How long an unregistered identity is remembered.
+	pub fn unknown_sensor_cache_ttl(&self) -> Duration {
+		Duration::from_secs(self.unknown_sensor_cache_secs)
 	}
 }
 
@@ -239,6 +247,9 @@ fn default_concurrent_deliveries() -> usize {
 	64
 }
 
+fn default_unknown_sensor_cache_secs() -> u64 {
+	2
+}
 fn default_max_upload_age() -> u64 {
 	30 * 24 * 3600
 }

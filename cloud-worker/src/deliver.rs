@@ -137,6 +137,14 @@ pub enum DeliveryError {
 	/// not the one whose digest is on chain.
 	#[error("stored manifest of agreement {0} is unreadable or not the one on chain")]
 	BadManifest(u64),
+	/// An epoch has records but not yet their capsule: delivered once it is there.
+	#[error("sensor {sensor} epoch {epoch} has records but no capsule yet; waiting for it")]
+	CapsuleMissing {
+		/// The sensor, hex.
+		sensor: String,
+		/// The epoch.
+		epoch: u64,
+	},
 }
 
 /// Writes the delivery of `job`, or finds it written: the manifest is written last,
@@ -254,6 +262,11 @@ async fn write_segment(
 ) -> Result<Option<SegmentEntry>, DeliveryError> {
 	let sensor_hex = hex::encode(sensor.as_bytes());
 	let Some(capsule) = store.capsule(sensor.as_bytes(), epoch).await? else {
+		// Records without their capsule: the capsule is on its way (a sensor retries
+		// it), and the epoch is not delivered as if it were complete without it.
+		if store.epoch_usage(sensor.as_bytes(), epoch).await?.0 > 0 {
+			return Err(DeliveryError::CapsuleMissing { sensor: sensor_hex, epoch });
+		}
 		return Ok(None);
 	};
 	let bad = |source| DeliveryError::BadCapsule { sensor: sensor_hex.clone(), epoch, source };
@@ -312,7 +325,9 @@ impl JobError {
 	fn is_transient(&self) -> bool {
 		match self {
 			JobError::Chain(e) => e.is_transient(),
-			JobError::Delivery(DeliveryError::Store(_)) => true,
+			JobError::Delivery(DeliveryError::Store(_) | DeliveryError::CapsuleMissing { .. }) => {
+				true
+			},
 			_ => false,
 		}
 	}
@@ -383,6 +398,9 @@ impl Deliverer {
 				Ok(false) => return Outcome::NothingToDo,
 				Err(e) if e.is_transient() => {
 					self.metrics.delivery_retries.inc();
+					if matches!(e, JobError::Delivery(DeliveryError::CapsuleMissing { .. })) {
+						self.metrics.capsules_missing.inc();
+					}
 					tracing::warn!(agreement = id, attempt, retry_in = ?delay, error = %e, "delivery failed; retrying");
 					tokio::select! {
 						_ = async { let _ = shutdown.wait_for(|stop| *stop).await; } => return Outcome::Stopped,

@@ -10,9 +10,6 @@ use std::{
 
 /// The cache holds at most this many sensors; it is cleared when full.
 const MAX_CACHED: usize = 10_000;
-/// How long an identity found unregistered is remembered as such: junk uploads cost
-/// one lookup each this long, and a sensor registered a moment ago is seen this late.
-const UNKNOWN_TTL: Duration = Duration::from_secs(2);
 
 /// Why the chain could not be asked.
 pub type DirectoryError = sensorshare_chain_client::Error;
@@ -25,20 +22,25 @@ pub struct Directory {
 	chain: ChainClient,
 	provider: AccountId32,
 	ttl: Duration,
+	unknown_ttl: Duration,
 	cache: Mutex<HashMap<Vec<u8>, Cached>>,
 	lookups: prometheus::IntCounter,
 }
 
 impl Directory {
-	/// A directory over `chain`, for the storage provider `provider`, counting the
-	/// lookups it makes on chain in `lookups`.
+	/// A directory over `chain`, for the storage provider `provider`, that keeps a
+	/// registration found for `ttl` and an identity found unregistered for
+	/// `unknown_ttl` (junk uploads cost one lookup each that long, and a sensor
+	/// registered a moment ago is seen that late), counting the lookups it makes on
+	/// chain in `lookups`.
 	pub fn new(
 		chain: ChainClient,
 		provider: AccountId32,
-		ttl: Duration,
+		(ttl, unknown_ttl): (Duration, Duration),
 		lookups: prometheus::IntCounter,
 	) -> Self {
-		Directory { chain, provider, ttl, cache: Mutex::new(HashMap::new()), lookups }
+		let cache = Mutex::new(HashMap::new());
+		Directory { chain, provider, ttl, unknown_ttl, cache, lookups }
 	}
 
 	/// This worker's provider account.
@@ -46,14 +48,13 @@ impl Directory {
 		self.provider.clone()
 	}
 
-	/// A sensor's registration: a registration found is cached for the configured
-	/// time, an identity not found for [`UNKNOWN_TTL`].
+	/// A sensor's registration, from the cache while it is fresh.
 	pub async fn sensor(&self, id: &cbpre::Identity) -> Result<Option<Sensor>, DirectoryError> {
 		let key = id.as_bytes().to_vec();
 		{
 			let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
 			if let Some((s, at)) = cache.get(&key) {
-				let ttl = if s.is_some() { self.ttl } else { UNKNOWN_TTL.min(self.ttl) };
+				let ttl = if s.is_some() { self.ttl } else { self.unknown_ttl };
 				if at.elapsed() < ttl {
 					return Ok(s.clone());
 				}

@@ -93,7 +93,7 @@ pub async fn run(
 		directory: Arc::new(directory::Directory::new(
 			chain.clone(),
 			provider.clone(),
-			config.limits.sensor_cache_ttl(),
+			(config.limits.sensor_cache_ttl(), config.limits.unknown_sensor_cache_ttl()),
 			metrics.sensor_lookups.clone(),
 		)),
 		auth: Arc::new(auth::Auth::new(config.limits.challenge_ttl(), config.limits.token_ttl())),

@@ -18,6 +18,8 @@ pub struct Metrics {
 	pub delivery_retries: IntCounter,
 	/// Deliveries given up for a failure that retrying does not fix.
 	pub delivery_failures: IntCounter,
+	/// Delivery attempts that found an epoch with records and no capsule (and wait).
+	pub capsules_missing: IntCounter,
 	/// Bytes of records delivered.
 	pub delivered_bytes: IntCounter,
 	/// Bytes downloaded by requesters.
@@ -54,6 +56,10 @@ impl Metrics {
 		)?;
 		let delivery_failures =
 			IntCounter::new("delivery_failures_total", "Deliveries given up for good")?;
+		let capsules_missing = IntCounter::new(
+			"capsules_missing_total",
+			"Delivery attempts that found records without their capsule, and wait for it",
+		)?;
 		let delivered_bytes =
 			IntCounter::new("delivered_bytes_total", "Bytes of records delivered")?;
 		let download_bytes = IntCounter::new("download_bytes_total", "Bytes downloaded")?;
@@ -88,6 +94,7 @@ impl Metrics {
 		registry.register(Box::new(refused_connections.clone()))?;
 		registry.register(Box::new(delivery_retries.clone()))?;
 		registry.register(Box::new(delivery_failures.clone()))?;
+		registry.register(Box::new(capsules_missing.clone()))?;
 		registry.register(Box::new(delivered_bytes.clone()))?;
 		registry.register(Box::new(download_bytes.clone()))?;
 		registry.register(Box::new(delivery_seconds.clone()))?;
@@ -101,6 +108,7 @@ impl Metrics {
 			deliveries,
 			delivery_retries,
 			delivery_failures,
+			capsules_missing,
 			delivered_bytes,
 			download_bytes,
 			delivery_seconds,

@@ -9,7 +9,7 @@
 use crate::queue::{Kind, Queue, QueueError};
 use cbpre::{rand_core::CryptoRngCore, DataKey, Meta, SecretKey};
 use sensorshare_protocol::{header::RecordHeader, reading::Reading, upload::sign_record_with_rng};
-use sensorshare_worker_client::{ClientError, WorkerClient};
+use sensorshare_worker_client::{ClientError, StatusCode, WorkerClient};
 use std::{sync::Arc, time::Duration};
 use tokio::sync::Notify;
 
@@ -110,8 +110,11 @@ pub async fn upload(
 				queue.remove(&item)?;
 				backoff = Duration::from_millis(250);
 			},
-			Err(e) if e.is_transient() => {
-				tracing::warn!(error = %e, waiting = queue.len(), retry_in = ?backoff, "cloud unreachable");
+			// Unreachable, failing on its side, or not knowing the sensor yet (its node
+			// has not seen the registration, or remembers it unknown for a moment):
+			// later will do.
+			Err(e) if e.is_transient() || e.status() == Some(StatusCode::NOT_FOUND) => {
+				tracing::warn!(error = %e, waiting = queue.len(), retry_in = ?backoff, "upload not taken yet; retrying");
 				tokio::select! {
 					_ = tokio::time::sleep(backoff) => {},
 					_ = shutdown.changed() => {},

@@ -354,7 +354,7 @@ pub fn spawn_worker(
 	let l = &config.limits;
 	let toml = dir.join(format!("{log}.toml"));
 	let text = format!(
-		"[limits]\nmax_upload_age_secs = {}\nmax_upload_lead_secs = {}\nmax_records_per_epoch = {}\nmax_bytes_per_epoch = {}\nmax_connections = {}\nheader_timeout_secs = {}\nmax_waiting = {}\ntoken_secs = {}\n",
+		"[limits]\nmax_upload_age_secs = {}\nmax_upload_lead_secs = {}\nmax_records_per_epoch = {}\nmax_bytes_per_epoch = {}\nmax_connections = {}\nheader_timeout_secs = {}\nmax_waiting = {}\ntoken_secs = {}\nunknown_sensor_cache_secs = {}\n",
 		l.max_upload_age_secs,
 		l.max_upload_lead_secs,
 		l.max_records_per_epoch,
@@ -362,7 +362,8 @@ pub fn spawn_worker(
 		l.max_connections,
 		l.header_timeout_secs,
 		l.max_waiting,
-		l.token_secs
+		l.token_secs,
+		l.unknown_sensor_cache_secs
 	);
 	std::fs::write(&toml, text).expect("the worker's configuration");
 	std::process::Command::new(env!("CARGO_BIN_EXE_sensorshare-cloud-worker"))

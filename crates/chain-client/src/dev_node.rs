@@ -212,10 +212,24 @@ impl WorkerProcess {
 
 	/// Starts the worker (`$SENSORSHARE_WORKER` or the workspace's binary).
 	pub fn start(chain_url: &str, port: u16, dir: &std::path::Path) -> std::io::Result<Self> {
+		Self::start_with(chain_url, port, dir, "")
+	}
+
+	/// Starts the worker with `config` (TOML) under its flags.
+	pub fn start_with(
+		chain_url: &str,
+		port: u16,
+		dir: &std::path::Path,
+		config: &str,
+	) -> std::io::Result<Self> {
 		let url = format!("http://127.0.0.1:{port}");
 		let store = dir.join("store");
+		let toml = dir.join("worker.toml");
+		std::fs::write(&toml, config)?;
 		let child =
 			Command::new(workspace_binary("sensorshare-cloud-worker", "SENSORSHARE_WORKER"))
+				.arg("--config")
+				.arg(&toml)
 				.args(["--listen", &format!("127.0.0.1:{port}"), "--public-url", &url])
 				.args(["--chain-url", chain_url])
 				.arg("--store-dir")

@@ -8,7 +8,7 @@
 use cbpre::{
 	rand_core::CryptoRngCore, Capsule, Identity, Meta, PublicKey, SealedRecord, SecretKey,
 };
-use reqwest::StatusCode;
+pub use reqwest::StatusCode;
 use sensorshare_protocol::{
 	auth::{Challenge, ChallengeAnswer, Token},
 	delivery::Manifest,
@@ -201,6 +201,14 @@ fn uploaded(status: StatusCode) -> Uploaded {
 }
 
 impl ClientError {
+	/// The worker's status, if it refused.
+	pub fn status(&self) -> Option<StatusCode> {
+		match self {
+			ClientError::Refused { status, .. } => Some(*status),
+			_ => None,
+		}
+	}
+
 	/// Whether trying again later may succeed: the worker is unreachable or failed
 	/// on its side. A 4xx refusal is final.
 	pub fn is_transient(&self) -> bool {
