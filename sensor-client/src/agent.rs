@@ -137,6 +137,13 @@ impl Agent {
 		if a.owner != me || a.status != AgreementStatus::Requested {
 			return Ok(Answer::Skipped);
 		}
+		// An owner may run an agent per site, each with its own sensors' keys: a
+		// request for a sensor whose key is not here is left to the agent that has it.
+		if let Some(s) = a.sensors.iter().find(|s| !self.keys.contains_key(s.as_bytes())) {
+			let sensor = hex::encode(s.as_bytes());
+			tracing::info!(agreement = id, %sensor, "no key for a requested sensor here; left to the agent that has it");
+			return Ok(Answer::Skipped);
+		}
 		match self.rekeys_if_acceptable(&a).await? {
 			Some(rekeys) if self.decider.accept(&a) => {
 				let epochs = rekeys.first().map_or(0, |r| r.len());
