@@ -19,6 +19,8 @@ const STARTUP: Duration = Duration::from_secs(120);
 pub struct DevNode {
 	child: Child,
 	rpc_port: u16,
+	p2p_port: u16,
+	args: Vec<String>,
 	log: PathBuf,
 	base: tempfile::TempDir,
 }
@@ -66,16 +68,43 @@ impl DevNode {
 	fn spawn(rpc_port: u16, p2p_port: u16, args: &[&str]) -> std::io::Result<Self> {
 		let base = tempfile::tempdir()?;
 		let log = base.path().join("node.log");
-		let child = Command::new(node_binary())
+		let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+		let child = Self::command(base.path(), rpc_port, p2p_port, &args, &log)?;
+		Ok(DevNode { child, rpc_port, p2p_port, args, log, base })
+	}
+
+	fn command(
+		base: &std::path::Path,
+		rpc_port: u16,
+		p2p_port: u16,
+		args: &[String],
+		log: &std::path::Path,
+	) -> std::io::Result<Child> {
+		let log = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
+		Command::new(node_binary())
 			.args(["--no-mdns", "--no-prometheus", "--no-telemetry"])
 			.arg("--base-path")
-			.arg(base.path().join("chain"))
+			.arg(base.join("chain"))
 			.args(["--rpc-port", &rpc_port.to_string(), "--port", &p2p_port.to_string()])
 			.args(args)
 			.stdout(Stdio::null())
-			.stderr(std::fs::File::create(&log)?)
-			.spawn()?;
-		Ok(DevNode { child, rpc_port, log, base })
+			.stderr(log)
+			.spawn()
+	}
+
+	/// Kills the node (SIGKILL, as a crash) and starts it again on the same base
+	/// path and ports: the chain goes on from what it had written.
+	pub fn restart(&mut self) -> std::io::Result<()> {
+		self.kill();
+		self.child =
+			Self::command(self.base.path(), self.rpc_port, self.p2p_port, &self.args, &self.log)?;
+		Ok(())
+	}
+
+	/// Kills the node (SIGKILL) and waits for it to exit.
+	pub fn kill(&mut self) {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
 	}
 
 	/// The node's WebSocket URL.
@@ -123,8 +152,7 @@ impl DevNode {
 
 impl Drop for DevNode {
 	fn drop(&mut self) {
-		let _ = self.child.kill();
-		let _ = self.child.wait();
+		self.kill();
 	}
 }
 
