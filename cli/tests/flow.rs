@@ -49,6 +49,12 @@ fn fetch_rows(cli: &Path, url: &str, id: u64, key: &str, json: &Path) -> Vec<ser
 	serde_json::from_slice(&std::fs::read(json).expect("written")).expect("JSON rows")
 }
 
+/// `sensorshare request` by Bob of `sensor` from `from` to `to`: the agreement.
+fn request(cli: &Path, url: &str, sensor: &str, from: &str, to: &str) -> u64 {
+	let args = ["--account", "//Bob", "--sensors", sensor, "--from", from, "--to", to, "--yes"];
+	agreement_number(&run(cli, &[&["--chain-url", url, "request"][..], &args].concat()))
+}
+
 /// The agreement number `sensorshare request` printed.
 fn agreement_number(out: &Output) -> u64 {
 	let text = String::from_utf8_lossy(&out.stdout);
@@ -164,24 +170,8 @@ async fn a_user_fetches_exactly_the_readings_of_the_range_and_sensor_requested()
 	while now_secs() < (last + 2) * EPOCH_SECS {
 		tokio::time::sleep(Duration::from_millis(200)).await;
 	}
-	let out = run(
-		&cli,
-		&[
-			"--chain-url",
-			&url,
-			"request",
-			"--account",
-			"//Bob",
-			"--sensors",
-			"tag-1",
-			"--from",
-			&(first * EPOCH_SECS).to_string(),
-			"--to",
-			&(last * EPOCH_SECS + 1).to_string(),
-			"--yes",
-		],
-	);
-	let id = agreement_number(&out);
+	let (from, to) = ((first * EPOCH_SECS).to_string(), (last * EPOCH_SECS + 1).to_string());
+	let id = request(&cli, &url, "tag-1", &from, &to);
 
 	let started = Instant::now();
 	loop {
@@ -242,24 +232,7 @@ async fn a_user_fetches_exactly_the_readings_of_the_range_and_sensor_requested()
 
 	// A subscription: tag-2 from now for three more epochs. Nothing of it exists yet;
 	// the agent re-keys each epoch once it has ended, the worker delivers each step.
-	let out = run(
-		&cli,
-		&[
-			"--chain-url",
-			&url,
-			"request",
-			"--account",
-			"//Bob",
-			"--sensors",
-			"tag-2",
-			"--from",
-			"now",
-			"--to",
-			&format!("now+{}s", 3 * EPOCH_SECS),
-			"--yes",
-		],
-	);
-	let id = agreement_number(&out);
+	let id = request(&cli, &url, "tag-2", "now", &format!("now+{}s", 3 * EPOCH_SECS));
 	let a = chain.agreement(id).await.expect("read").expect("open");
 	let (first, last) = (a.from_epoch, a.to_epoch);
 	assert!(last > first, "a range of several epochs: {a:?}");

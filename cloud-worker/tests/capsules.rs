@@ -11,31 +11,23 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_epoch_missing_its_capsule_is_delivered_whole_once_the_capsule_arrives() {
-	let chain = Chain::start().await;
-	let dir = tempfile::tempdir().expect("tempdir");
-	let (config, url) = worker_config(&chain.node.url(), dir.path());
-	let mut worker = spawn_worker(&config, dir.path(), "worker.log", &[]);
-	wait_for_health(&url).await;
-	let client = sensorshare_worker_client::WorkerClient::new(&url);
-	let sensor = enroll("sensor-1", 1);
-	let bob = enroll("bob", 2);
-	chain.register_sensor("//Alice", &sensor, "//Ferdie").await;
-	chain.register_identity("//Bob", &bob).await;
+	let running = Running::start(|_| {}, &[]).await;
+	let Running { chain, url, client, sensor, bob, .. } = &running;
 
 	// The epoch's records arrive; its capsule does not (yet).
-	let (capsule, records) = epoch_data(&sensor, 10, 4, 10);
+	let (capsule, records) = epoch_data(sensor, 10, 4, 10);
 	let mut r = rng(10);
 	for record in &records {
-		client.upload_record(&sensor, 10, record, &mut r).await.expect("record upload");
+		client.upload_record(sensor, 10, record, &mut r).await.expect("record upload");
 	}
-	let id = chain.request("//Bob", &[&sensor], 10, 10).await;
-	chain.accept("//Alice", id, &[&sensor], &public_key(&bob)).await;
+	let id = chain.request("//Bob", &[sensor], 10, 10).await;
+	chain.accept("//Alice", id, &[sensor], &public_key(bob)).await;
 	tokio::time::sleep(Duration::from_secs(3)).await;
 	let a = chain.client.agreement(id).await.expect("read").expect("open");
 	assert_eq!(a.status, AgreementStatus::Accepted, "not delivered without its capsule");
-	let log = std::fs::read_to_string(dir.path().join("worker.log")).unwrap_or_default();
+	let log = running.log();
 	assert!(log.contains("has records but no capsule yet"), "{log}");
-	let metrics = reqwest::get(Urls::new(&url).metrics()).await.expect("metrics");
+	let metrics = reqwest::get(Urls::new(url).metrics()).await.expect("metrics");
 	let metrics = metrics.text().await.expect("text");
 	assert!(
 		metrics
@@ -48,14 +40,12 @@ async fn an_epoch_missing_its_capsule_is_delivered_whole_once_the_capsule_arrive
 	// The capsule comes: the whole epoch is delivered.
 	client.upload_capsule(&capsule).await.expect("capsule upload");
 	let (_, digest) = chain.delivered(id, Duration::from_secs(60)).await;
-	let keys = sensor_keys(&[&sensor]);
-	let keys = sensorshare_worker_client::Keys { requester: &bob, sensors: &keys };
+	let keys = sensor_keys(&[sensor]);
+	let keys = sensorshare_worker_client::Keys { requester: bob, sensors: &keys };
 	let got = client
 		.download(&delivery(id, 10, digest), &keys, &mut rng(4), |_| {})
 		.await
 		.expect("downloads");
 	assert_eq!(got.epochs.len(), 1);
 	assert_eq!(got.epochs[0].readings.len(), 4, "every record of the epoch");
-	let _ = worker.kill();
-	let _ = worker.wait();
 }

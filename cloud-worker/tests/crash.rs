@@ -12,20 +12,12 @@ const ONE_AT_A_TIME: &[&str] = &["--max-concurrent-deliveries", "1"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_batch_delivers_each_agreement_exactly_once_after_restart() {
-	let chain = Chain::start().await;
-	let dir = tempfile::tempdir().expect("tempdir");
-	let (config, url) = worker_config(&chain.node.url(), dir.path());
 	// One delivery at a time, so that the kill lands between deliveries of the batch.
-	let mut child = spawn_worker(&config, dir.path(), "worker-1.log", ONE_AT_A_TIME);
-	wait_for_health(&url).await;
-	let client = sensorshare_worker_client::WorkerClient::new(&url);
-
-	let sensor = enroll("sensor-1", 1);
-	let bob = enroll("bob", 2);
-	chain.register_sensor("//Alice", &sensor, "//Ferdie").await;
-	chain.register_identity("//Bob", &bob).await;
+	let mut running = Running::start(|_| {}, ONE_AT_A_TIME).await;
+	let (chain, client, sensor, bob) =
+		(&running.chain, &running.client, &running.sensor, &running.bob);
 	for epoch in 0..4 {
-		upload_epoch(&client, &sensor, epoch, 40).await;
+		upload_epoch(client, sensor, epoch, 40).await;
 	}
 	let (start, _) = chain.client.finalized_head().await.expect("head");
 
@@ -34,11 +26,11 @@ async fn a_worker_killed_mid_batch_delivers_each_agreement_exactly_once_after_re
 	let mut ids = Vec::new();
 	for i in 0..AGREEMENTS {
 		let e = (i % 4) as u64;
-		ids.push(chain.request("//Bob", &[&sensor], e, e).await);
+		ids.push(chain.request("//Bob", &[sensor], e, e).await);
 	}
 	let mut accepts = Vec::new();
 	for id in &ids {
-		accepts.push((*id, all_rekeys(*id, &[&sensor], &public_key(&bob), &chain.client).await));
+		accepts.push((*id, all_rekeys(*id, &[sensor], &public_key(bob), &chain.client).await));
 	}
 	let owner = key("//Alice");
 	let submissions =
@@ -62,15 +54,16 @@ async fn a_worker_killed_mid_batch_delivers_each_agreement_exactly_once_after_re
 		assert!(started.elapsed() < Duration::from_secs(60), "no delivery within a minute");
 		tokio::time::sleep(Duration::from_millis(20)).await;
 	}
-	child.kill().expect("SIGKILL");
-	child.wait().expect("reaped");
+	running.worker.kill().expect("SIGKILL");
+	running.worker.wait().expect("reaped");
 
-	let mut child = spawn_worker(&config, dir.path(), "worker-2.log", ONE_AT_A_TIME);
-	wait_for_health(&url).await;
+	let restarted =
+		spawn_worker(&running.config, running.dir.path(), "worker-2.log", ONE_AT_A_TIME);
+	running.worker = restarted;
+	let Running { chain, client, sensor, bob, url, .. } = &running;
+	wait_for_health(url).await;
 	for id in &ids {
 		chain.delivered(*id, Duration::from_secs(90)).await;
 	}
-	assert_each_delivered_once_as_stored(&chain, start, &ids, &client, &[&sensor], &bob).await;
-	let _ = child.kill();
-	let _ = child.wait();
+	assert_each_delivered_once_as_stored(chain, start, &ids, client, &[sensor], bob).await;
 }

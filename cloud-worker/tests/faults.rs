@@ -47,28 +47,17 @@ impl Swapped {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_outlast_an_unwritable_store_and_a_paused_node_each_exactly_once() {
-	let chain = Chain::start().await;
-	let dir = tempfile::tempdir().expect("tempdir");
-	let (config, url) = worker_config(&chain.node.url(), dir.path());
-	let mut worker = spawn_worker(&config, dir.path(), "worker.log", &[]);
-	wait_for_health(&url).await;
-	let client = sensorshare_worker_client::WorkerClient::new(&url);
-	let sensor = enroll("sensor-1", 1);
-	let bob = enroll("bob", 2);
-	chain.register_sensor("//Alice", &sensor, "//Ferdie").await;
-	chain.register_identity("//Bob", &bob).await;
+	let running = Running::start(|_| {}, &[]).await;
+	let Running { chain, dir, client, sensor, bob, .. } = &running;
 	for epoch in 0..4 {
-		upload_epoch(&client, &sensor, epoch, 10).await;
+		upload_epoch(client, sensor, epoch, 10).await;
 	}
 	let (start, _) = chain.client.finalized_head().await.expect("head");
-	let accept = |i: usize| {
-		let (chain, sensor, bob) = (&chain, &sensor, &bob);
-		async move {
-			let e = (i % 4) as u64;
-			let id = chain.request("//Bob", &[sensor], e, e).await;
-			chain.accept("//Alice", id, &[sensor], &public_key(bob)).await;
-			id
-		}
+	let accept = |i: usize| async move {
+		let e = (i % 4) as u64;
+		let id = chain.request("//Bob", &[sensor], e, e).await;
+		chain.accept("//Alice", id, &[sensor], &public_key(bob)).await;
+		id
 	};
 
 	// Ten agreements accepted while the store cannot be written.
@@ -99,9 +88,6 @@ async fn deliveries_outlast_an_unwritable_store_and_a_paused_node_each_exactly_o
 		let left = Duration::from_secs(180).saturating_sub(started.elapsed());
 		chain.delivered(*id, left).await;
 	}
-	assert_each_delivered_once_as_stored(&chain, start, &ids, &client, &[&sensor], &bob).await;
-	let log = std::fs::read_to_string(dir.path().join("worker.log")).unwrap_or_default();
-	assert!(log.contains("delivery failed; retrying"), "the outage was seen and outlasted");
-	let _ = worker.kill();
-	let _ = worker.wait();
+	assert_each_delivered_once_as_stored(chain, start, &ids, client, &[sensor], bob).await;
+	assert!(running.log().contains("delivery failed; retrying"), "the outage was outlasted");
 }

@@ -8,27 +8,18 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_larger_than_a_tokens_lifetime_still_downloads() {
-	let chain = Chain::start().await;
-	let dir = tempfile::tempdir().expect("tempdir");
-	let (mut config, url) = worker_config(&chain.node.url(), dir.path());
-	config.limits.token_secs = 1;
-	let mut worker = spawn_worker(&config, dir.path(), "worker.log", &[]);
-	wait_for_health(&url).await;
-	let client = sensorshare_worker_client::WorkerClient::new(&url);
-	let sensor = enroll("sensor-1", 1);
-	let bob = enroll("bob", 2);
-	chain.register_sensor("//Alice", &sensor, "//Ferdie").await;
-	chain.register_identity("//Bob", &bob).await;
+	let running = Running::start(|limits| limits.token_secs = 1, &[]).await;
+	let Running { chain, client, sensor, bob, .. } = &running;
 	for epoch in 10..=13 {
-		upload_epoch(&client, &sensor, epoch, 3).await;
+		upload_epoch(client, sensor, epoch, 3).await;
 	}
-	let id = chain.request("//Bob", &[&sensor], 10, 13).await;
-	chain.accept("//Alice", id, &[&sensor], &public_key(&bob)).await;
+	let id = chain.request("//Bob", &[sensor], 10, 13).await;
+	chain.accept("//Alice", id, &[sensor], &public_key(bob)).await;
 	let (_, digest) = chain.delivered(id, Duration::from_secs(60)).await;
 
 	// Each segment takes 700 ms to "process": the four outlast the one-second token.
-	let keys = sensor_keys(&[&sensor]);
-	let keys = sensorshare_worker_client::Keys { requester: &bob, sensors: &keys };
+	let keys = sensor_keys(&[sensor]);
+	let keys = sensorshare_worker_client::Keys { requester: bob, sensors: &keys };
 	let slow = |_| std::thread::sleep(Duration::from_millis(700));
 	let fetched = client
 		.download(&delivery(id, 13, digest), &keys, &mut rng(3), slow)
@@ -36,6 +27,4 @@ async fn a_delivery_larger_than_a_tokens_lifetime_still_downloads() {
 		.expect("downloads with a fresh token");
 	assert_eq!(fetched.epochs.len(), 4);
 	assert!(fetched.epochs.iter().all(|e| e.readings.len() == 3));
-	let _ = worker.kill();
-	let _ = worker.wait();
 }

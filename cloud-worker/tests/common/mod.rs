@@ -421,3 +421,49 @@ pub async fn assert_each_delivered_once_as_stored(
 			.expect("the delivery on chain is the one stored");
 	}
 }
+
+/// A dev chain, the worker binary, Alice's sensor "sensor-1" stored with Ferdie, and
+/// Bob a registered data user: what the tests of the running worker start from.
+pub struct Running {
+	pub chain: Chain,
+	pub dir: tempfile::TempDir,
+	pub config: Config,
+	pub url: String,
+	pub worker: std::process::Child,
+	pub client: WorkerClient,
+	pub sensor: SecretKey,
+	pub bob: SecretKey,
+}
+
+impl Running {
+	/// Starts it all, the worker with `limits` (on top of the tests') and `extra`
+	/// flags, logging to `worker.log`.
+	pub async fn start(
+		limits: impl FnOnce(&mut sensorshare_cloud_worker::config::Limits),
+		extra: &[&str],
+	) -> Self {
+		let chain = Chain::start().await;
+		let dir = tempfile::tempdir().expect("tempdir");
+		let (mut config, url) = worker_config(&chain.node.url(), dir.path());
+		limits(&mut config.limits);
+		let worker = spawn_worker(&config, dir.path(), "worker.log", extra);
+		wait_for_health(&url).await;
+		let client = WorkerClient::new(&url);
+		let (sensor, bob) = (enroll("sensor-1", 1), enroll("bob", 2));
+		chain.register_sensor("//Alice", &sensor, "//Ferdie").await;
+		chain.register_identity("//Bob", &bob).await;
+		Running { chain, dir, config, url, worker, client, sensor, bob }
+	}
+
+	/// The worker's log so far.
+	pub fn log(&self) -> String {
+		std::fs::read_to_string(self.dir.path().join("worker.log")).unwrap_or_default()
+	}
+}
+
+impl Drop for Running {
+	fn drop(&mut self) {
+		let _ = self.worker.kill();
+		let _ = self.worker.wait();
+	}
+}
