@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 pub struct CursorError {
 	/// The file.
 	pub path: PathBuf,
-	/// Why.
+	/// What the operating system reported.
 	pub source: std::io::Error,
 }
 

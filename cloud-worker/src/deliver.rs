@@ -130,7 +130,7 @@ pub enum DeliveryError {
 		sensor: String,
 		/// The epoch.
 		epoch: u64,
-		/// Why.
+		/// The check of the capsule that failed.
 		source: cbpre::Error,
 	},
 	/// A stored manifest cannot be read back, or the previous one, to be extended, is

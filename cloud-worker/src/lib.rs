@@ -58,7 +58,7 @@ pub enum WorkerError {
 	Http {
 		/// The address.
 		addr: std::net::SocketAddr,
-		/// Why.
+		/// What the operating system reported.
 		source: std::io::Error,
 	},
 	/// The chain listener stopped.

@@ -38,7 +38,7 @@ pub enum StoreError {
 	CreateDir {
 		/// The directory.
 		path: String,
-		/// Why.
+		/// What the operating system reported.
 		source: std::io::Error,
 	},
 	/// A delivery's access list cannot be read back.
