@@ -266,6 +266,7 @@ pub fn router(state: ApiState) -> Router {
 		.route(routes::SEGMENT, get(get_segment))
 		.route(routes::HEALTH, get(health))
 		.route(routes::METRICS, get(metrics))
+		.route(routes::STATS, get(stats))
 		.layer(axum::middleware::from_fn(log_refusals))
 		.layer(axum::middleware::from_fn_with_state(state.clone(), time_requests))
 		.with_state(state)
@@ -529,6 +530,10 @@ async fn health(State(state): State<ApiState>) -> Response {
 			(StatusCode::SERVICE_UNAVAILABLE, format!("chain unreachable: {e}\n")).into_response()
 		},
 	}
+}
+
+async fn stats(State(state): State<ApiState>) -> Json<routes::WorkerStats> {
+	Json(state.metrics.stats())
 }
 
 async fn metrics(State(state): State<ApiState>) -> Response {

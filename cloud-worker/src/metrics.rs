@@ -121,6 +121,16 @@ impl Metrics {
 		})
 	}
 
+	/// The figures programs read, typed.
+	pub fn stats(&self) -> sensorshare_protocol::routes::WorkerStats {
+		sensorshare_protocol::routes::WorkerStats {
+			deliveries: self.deliveries.get(),
+			delivered_bytes: self.delivered_bytes.get(),
+			reencrypt_seconds: self.reencrypt_seconds.get(),
+			delivery_retries: self.delivery_retries.get(),
+		}
+	}
+
 	/// The metrics in Prometheus' text format.
 	pub fn render(&self) -> Result<String, prometheus::Error> {
 		prometheus::TextEncoder::new().encode_to_string(&self.registry.gather())

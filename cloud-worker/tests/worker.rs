@@ -42,6 +42,11 @@ async fn an_accepted_agreement_is_delivered_and_decrypts_for_the_requester_only(
 	chain.accept("//Alice", id, &[&s1, &s2], &public_key(&bob)).await;
 	let (location, digest) = chain.delivered(id, DELIVERY).await;
 	assert_eq!(location, Urls::new(worker.client_base()).manifest(id, 12));
+	// The worker's figures, typed: the delivery's bytes and re-encryption are counted
+	// before it goes on chain (its count, once its finality is seen).
+	let stats = worker.client.stats().await.expect("stats");
+	assert!(stats.reencrypt_seconds > 0.0 && stats.delivered_bytes > 0, "{stats:?}");
+	assert!(stats.deliveries <= 1, "{stats:?}");
 
 	let keys = sensor_keys(&[&s1, &s2]);
 	let keys = Keys { requester: &bob, sensors: &keys };

@@ -195,19 +195,7 @@ impl Bench {
 	}
 
 	async fn reencrypt_seconds(&self) -> Result<f64, Error> {
-		let text = reqwest::get(format!("{}/metrics", self.stack.worker_url))
-			.await
-			.and_then(|r| r.error_for_status())
-			.map_err(|e| Error::Unexpected(format!("worker metrics: {e}")))?
-			.text()
-			.await
-			.map_err(|e| Error::Unexpected(format!("worker metrics: {e}")))?;
-		text.lines()
-			.find_map(|l| l.strip_prefix("sensorshare_worker_reencrypt_seconds_total "))
-			.and_then(|v| v.trim().parse().ok())
-			.ok_or_else(|| {
-				Error::Unexpected("no re-encryption time in the worker's metrics".into())
-			})
+		Ok(self.worker.stats().await?.reencrypt_seconds)
 	}
 
 	/// One request by the first requester, timed in its parts (Fig. 3): on this

@@ -12,6 +12,7 @@
 //! | `GET` | [`MANIFEST`] | a requester, with its token: the manifest of the delivery through epoch `through` (`?wait=<secs>` waits for it to be written) |
 //! | `GET` | [`SEGMENT`] | a requester, with its token |
 //! | `GET` | [`HEALTH`], [`METRICS`] | operators |
+//! | `GET` | [`STATS`] | programs: [`WorkerStats`] as JSON |
 
 use crate::{malformed, Error};
 
@@ -31,6 +32,22 @@ pub const SEGMENT: &str = "/v1/deliveries/{id}/segments/{name}";
 pub const HEALTH: &str = "/health";
 /// Prometheus metrics.
 pub const METRICS: &str = "/metrics";
+/// The worker's figures as JSON ([`WorkerStats`]), for programs.
+pub const STATS: &str = "/v1/stats";
+
+/// What the worker has done since it started, as [`STATS`] gives it: the figures a
+/// program reads (the experiments), typed, instead of scraping metrics by name.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WorkerStats {
+	/// Deliveries put on chain.
+	pub deliveries: u64,
+	/// Bytes of records delivered.
+	pub delivered_bytes: u64,
+	/// Seconds spent verifying and re-encrypting capsules, in all.
+	pub reencrypt_seconds: f64,
+	/// Delivery attempts retried after a failure that can pass.
+	pub delivery_retries: u64,
+}
 
 /// The longest one download request may wait (`?wait=`) for a delivery to be
 /// written, in seconds; a client that waits longer asks again.
@@ -86,6 +103,11 @@ impl Urls {
 	/// [`METRICS`].
 	pub fn metrics(&self) -> String {
 		format!("{}{METRICS}", self.base)
+	}
+
+	/// [`STATS`].
+	pub fn stats(&self) -> String {
+		format!("{}{STATS}", self.base)
 	}
 }
 
@@ -183,5 +205,6 @@ mod tests {
 		assert_eq!(u.manifest(2, 9), fill(MANIFEST, &[("id", "2"), ("through", "9")]));
 		assert_eq!(u.segment(2, "s"), fill(SEGMENT, &[("id", "2"), ("name", "s")]));
 		assert_eq!(u.metrics(), "http://w/metrics");
+		assert_eq!(u.stats(), "http://w/v1/stats");
 	}
 }

@@ -13,7 +13,7 @@ use sensorshare_protocol::{
 	auth::{Challenge, ChallengeAnswer, Token},
 	delivery::Manifest,
 	header::RecordHeader,
-	routes::{Urls, MAX_WAIT_SECS},
+	routes::{Urls, WorkerStats, MAX_WAIT_SECS},
 	upload::sign_record_with_rng,
 };
 use std::{
@@ -229,6 +229,11 @@ impl WorkerClient {
 	/// The worker's base URL.
 	pub fn base(&self) -> &str {
 		self.urls.base()
+	}
+
+	/// What the worker has done since it started.
+	pub async fn stats(&self) -> Result<WorkerStats, ClientError> {
+		Ok(check(self.http.get(self.urls.stats()).send().await?).await?.json().await?)
 	}
 
 	/// Uploads a capsule.
