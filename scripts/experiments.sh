@@ -4,7 +4,7 @@
 #   - on the dev chain: Fig. 3 (10 runs), Fig. 4 (1, 5, ..., 50 concurrent requests,
 #     10 rounds each, then 100, 500 and 1000), and the chain's throughput;
 #   - on 13-second blocks (the paper's Ethereum), twice: on a dev node sealing on a
-#     timer, and on the local testnet of three validators under Aura and GRANDPA
+#     timer, and on the local testnet of four validators under Aura and GRANDPA
 #     (`--chain local-13s`): Fig. 3 (10 runs) and Fig. 4 (3 rounds a level, then
 #     100, 500 and 1000).
 # Takes about 70 minutes; `--quick` gives a short run of each, for a look.

@@ -29,6 +29,7 @@ use axum::{
 	Json, Router,
 };
 use cbpre::{Capsule, Identity, Meta, PublicKey};
+use futures::TryStreamExt;
 use sensorshare_protocol::{
 	auth::{Challenge, ChallengeAnswer, Token},
 	routes::{self, MAX_WAIT_SECS},
@@ -519,8 +520,20 @@ async fn get_segment(
 	if !valid_name {
 		return Err(ApiError::NoSegment);
 	}
-	let bytes = state.store.get_opt(&segment_path(id, &name)).await?.ok_or(ApiError::NoSegment)?;
-	Ok(octets(&state, bytes, "application/octet-stream"))
+	// Streamed from the store as it is read: a segment of any size costs a few
+	// buffers, not its size, in memory.
+	let (size, stream) =
+		state.store.get_stream(&segment_path(id, &name)).await?.ok_or(ApiError::NoSegment)?;
+	let metrics = state.metrics.clone();
+	let counted = stream.inspect_ok(move |chunk| metrics.download_bytes.inc_by(chunk.len() as u64));
+	Ok((
+		[
+			(header::CONTENT_TYPE, "application/octet-stream".to_string()),
+			(header::CONTENT_LENGTH, size.to_string()),
+		],
+		axum::body::Body::from_stream(counted),
+	)
+		.into_response())
 }
 
 async fn health(State(state): State<ApiState>) -> Response {

@@ -17,7 +17,8 @@ use crate::{
 	api::Published,
 	metrics::Metrics,
 	store::{
-		access_path, delivery_prefix, manifest_path, segment_name, segment_path, Store, StoreError,
+		access_path, delivery_prefix, manifest_path, segment_name, segment_path, ObjectWriter,
+		Store, StoreError,
 	},
 };
 use bytes::Bytes;
@@ -27,11 +28,12 @@ use sensorshare_chain_client::{
 	AccountId32, AgreementStatus, ChainClient, Error as ChainError, Keypair, MarketError, Progress,
 };
 use sensorshare_protocol::{
-	delivery::{encode_segment, Manifest, SegmentEntry, MANIFEST_VERSION},
+	delivery::{record_frame, segment_head, Manifest, SegmentEntry, MANIFEST_VERSION},
 	routes::Location,
 	sha256,
 };
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::{
 	sync::Arc,
 	time::{Duration, Instant},
@@ -137,6 +139,17 @@ pub enum DeliveryError {
 	/// not the one whose digest is on chain.
 	#[error("stored manifest of agreement {0} is unreadable or not the one on chain")]
 	BadManifest(u64),
+	/// An epoch holds more records than a segment can count (u32): the quotas keep
+	/// far below, so the store was written around them.
+	#[error("sensor {sensor} epoch {epoch} holds {records} records, more than a segment counts")]
+	TooManyRecords {
+		/// The sensor, hex.
+		sensor: String,
+		/// The epoch.
+		epoch: u64,
+		/// How many.
+		records: usize,
+	},
 	/// An epoch has records but not yet their capsule: delivered once it is there.
 	#[error("sensor {sensor} epoch {epoch} has records but no capsule yet; waiting for it")]
 	CapsuleMissing {
@@ -275,26 +288,70 @@ async fn write_segment(
 	let re_encrypted = capsule.re_encrypt(rk, job.requester.id);
 	tally.reencrypt += started.elapsed();
 
+	// Streamed: each record goes from the store into the segment as it is read, and
+	// the segment to the store in parts, so memory stays bounded whatever the
+	// epoch's size (the listing of the records' names aside).
 	let paths = store.record_paths(sensor.as_bytes(), epoch).await?;
-	let records: Vec<Bytes> = futures::stream::iter(paths)
-		.map(|p| async move { store.get(&p).await })
-		.buffered(READ_CONCURRENCY)
-		.try_collect()
-		.await?;
-	tally.record_bytes += records.iter().map(|r| r.len() as u64).sum::<u64>();
-
-	let bytes = encode_segment(&re_encrypted, records.iter().map(|r| r.as_ref()));
+	let records = u32::try_from(paths.len()).map_err(|_| DeliveryError::TooManyRecords {
+		sensor: sensor_hex.clone(),
+		epoch,
+		records: paths.len(),
+	})?;
 	let name = segment_name(sensor.as_bytes(), epoch);
-	let entry = SegmentEntry {
+	let mut segment = SegmentOut::new(store.writer(&segment_path(job.agreement, &name)).await?);
+	let written = async {
+		segment.write(&segment_head(&re_encrypted, records)).await?;
+		let mut stored = futures::stream::iter(paths)
+			.map(|p| async move { store.get(&p).await })
+			.buffered(READ_CONCURRENCY);
+		while let Some(record) = stored.try_next().await? {
+			tally.record_bytes += record.len() as u64;
+			segment.write(&record_frame(&record)).await?;
+			segment.write(&record).await?;
+		}
+		Ok::<_, StoreError>(())
+	}
+	.await;
+	let (size, digest) = match written {
+		Ok(()) => segment.finish().await?,
+		Err(e) => {
+			segment.writer.abort().await;
+			return Err(e.into());
+		},
+	};
+	Ok(Some(SegmentEntry {
 		sensor: sensor_hex,
 		epoch,
-		name: name.clone(),
-		size: bytes.len() as u64,
-		sha256: hex::encode(sha256(&bytes)),
-		records: records.len() as u32,
-	};
-	store.put(&segment_path(job.agreement, &name), Bytes::from(bytes)).await?;
-	Ok(Some(entry))
+		name,
+		size,
+		sha256: hex::encode(digest),
+		records,
+	}))
+}
+
+/// A segment being written to the store: its size and digest counted as it goes.
+struct SegmentOut {
+	writer: ObjectWriter,
+	hasher: Sha256,
+	size: u64,
+}
+
+impl SegmentOut {
+	fn new(writer: ObjectWriter) -> Self {
+		SegmentOut { writer, hasher: Sha256::new(), size: 0 }
+	}
+
+	async fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+		self.hasher.update(bytes);
+		self.size += bytes.len() as u64;
+		self.writer.write(bytes).await
+	}
+
+	/// Completes the segment: its size and SHA-256.
+	async fn finish(self) -> Result<(u64, [u8; 32]), StoreError> {
+		self.writer.finish().await?;
+		Ok((self.size, self.hasher.finalize().into()))
+	}
 }
 
 /// The access list of a written delivery.

@@ -20,12 +20,21 @@
 
 use crate::config::StorageConfig;
 use bytes::Bytes;
+use futures::stream::BoxStream;
 use futures::TryStreamExt;
 use object_store::{
 	aws::AmazonS3Builder, local::LocalFileSystem, path::Path, ObjectStore, PutMode, PutOptions,
-	PutPayload,
+	PutPayload, WriteMultipart,
 };
 use std::sync::Arc;
+
+/// The part size of an object written in parts ([`Store::writer`]): S3's smallest
+/// (every part but the last must be at least 5 MiB).
+const PART_BYTES: usize = 5 * 1024 * 1024;
+
+/// Parts of one object uploading at once: with the part being filled, what an object
+/// written in parts holds in memory is at most this many parts and one more.
+const PARTS_IN_FLIGHT: usize = 2;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -242,6 +251,26 @@ impl Store {
 		}
 	}
 
+	/// An object's size and its bytes as a stream, or `None` if there is no such
+	/// object: what a download sends on as it reads.
+	pub async fn get_stream(
+		&self,
+		path: &Path,
+	) -> Result<Option<(u64, BoxStream<'static, object_store::Result<Bytes>>)>, StoreError> {
+		match self.inner.get(path).await {
+			Ok(r) => Ok(Some((r.meta.size, r.into_stream()))),
+			Err(object_store::Error::NotFound { .. }) => Ok(None),
+			Err(e) => Err(e.into()),
+		}
+	}
+
+	/// Writes (or overwrites) the object at `path` in parts, as its bytes come: it
+	/// appears whole once [`ObjectWriter::finish`] returns, or not at all.
+	pub async fn writer(&self, path: &Path) -> Result<ObjectWriter, StoreError> {
+		let upload = self.inner.put_multipart(path).await?;
+		Ok(ObjectWriter { upload: WriteMultipart::new_with_chunk_size(upload, PART_BYTES) })
+	}
+
 	/// Writes (or overwrites) an object.
 	pub async fn put(&self, path: &Path, bytes: Bytes) -> Result<(), StoreError> {
 		self.inner.put(path, PutPayload::from(bytes)).await?;
@@ -252,5 +281,33 @@ impl Store {
 	pub async fn list(&self, prefix: &str) -> Result<Vec<Path>, StoreError> {
 		let prefix = Path::from(prefix);
 		Ok(self.inner.list(Some(&prefix)).map_ok(|m| m.location).try_collect().await?)
+	}
+}
+
+/// An object being written in parts ([`Store::writer`]); memory stays within a few
+/// parts whatever the object's size.
+pub struct ObjectWriter {
+	upload: WriteMultipart,
+}
+
+impl ObjectWriter {
+	/// Appends `bytes`, first waiting while too many parts are uploading.
+	pub async fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+		self.upload.wait_for_capacity(PARTS_IN_FLIGHT).await?;
+		self.upload.write(bytes);
+		Ok(())
+	}
+
+	/// Completes the object.
+	pub async fn finish(self) -> Result<(), StoreError> {
+		self.upload.finish().await?;
+		Ok(())
+	}
+
+	/// Gives the object up: nothing of it stays in the store.
+	pub async fn abort(self) {
+		if let Err(e) = self.upload.abort().await {
+			tracing::warn!(error = %e, "aborting a partial object");
+		}
 	}
 }

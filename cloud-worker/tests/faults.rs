@@ -16,11 +16,7 @@ const OUTAGE: Duration = Duration::from_secs(30);
 
 /// Sends `signal` (`STOP`, `CONT`) to process `pid`.
 fn signal(pid: u32, signal: &str) {
-	let status = std::process::Command::new("kill")
-		.args([&format!("-{signal}"), &pid.to_string()])
-		.status()
-		.expect("kill runs");
-	assert!(status.success(), "kill -{signal} {pid}");
+	sensorshare_chain_client::dev_node::signal(pid, signal).expect("the signal is sent");
 }
 
 /// A directory of the store swapped for a plain file: every write below it fails,

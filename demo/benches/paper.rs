@@ -20,7 +20,7 @@ enum Setting {
 	/// 13-second blocks, the paper's Ethereum block time, on a dev node: blocks on a
 	/// timer, final at once.
 	Blocks13s,
-	/// 13-second blocks on the local testnet: three validators under Aura and GRANDPA
+	/// 13-second blocks on the local testnet: four validators under Aura and GRANDPA
 	/// (`sensorshare-node --chain local-13s`), finality a GRANDPA round after a block.
 	Aura13s,
 }
@@ -65,7 +65,7 @@ async fn main() -> anyhow::Result<()> {
 		Setting::Blocks13s => ("13s", "13-second blocks (the paper's)", Some(13_000), sealed_13s),
 		Setting::Aura13s => (
 			"aura13s",
-			"Aura + GRANDPA testnet of 3 validators, 13-second blocks",
+			"Aura + GRANDPA testnet of 4 validators, 13-second blocks",
 			Some(13_000),
 			ChainSetup::Testnet("local-13s".into()),
 		),

@@ -31,7 +31,7 @@ struct Args {
 	/// paper's Ethereum).
 	#[arg(long, conflicts_with = "testnet")]
 	sealing: Option<u64>,
-	/// Run the local testnet of three validators under Aura and GRANDPA instead of
+	/// Run the local testnet of four validators under Aura and GRANDPA instead of
 	/// the dev chain: `local` (6-second blocks) or `local-13s` (13-second blocks).
 	#[arg(long, value_name = "CHAIN")]
 	testnet: Option<String>,

@@ -1,11 +1,11 @@
 //! The SensorShare stack as the processes a deployment runs: a chain (a dev node, or
-//! a local testnet of three validators), the cloud worker of its storage provider
+//! a local testnet of four validators), the cloud worker of its storage provider
 //! (Ferdie), simulated sensors streaming through `sensorshare-sensor run`, and the
 //! owner's agent.
 
 use crate::Error;
 use sensorshare_chain_client::{
-	dev_node::{free_port, workspace_binary, DevNode, SensorRun, Testnet},
+	dev_node::{free_port, workspace_binary, DevNode, SensorRun, Testnet, LOCAL_VALIDATORS},
 	ChainClient,
 };
 use std::{
@@ -71,7 +71,7 @@ impl StackConfig {
 pub enum ChainSetup {
 	/// `sensorshare-node --dev` with more arguments, e.g. `--sealing 13000`.
 	Dev(Vec<String>),
-	/// The local testnet of three validators (Alice, Bob, Charlie) under Aura and
+	/// The local testnet of four validators (Alice, Bob, Charlie, Dave) under Aura and
 	/// GRANDPA, of this chain spec: `local`, or `local-13s` for 13-second blocks. The
 	/// stack talks to Alice's node; every node keeps all its blocks' state.
 	Testnet(String),
@@ -180,10 +180,10 @@ impl Stack {
 			},
 			ChainSetup::Testnet(spec) => {
 				let archive = ["--state-pruning", "archive"];
-				let mut net =
-					Testnet::start_on(config.rpc_port, spec, &archive).map_err(node_error)?;
+				let mut net = Testnet::start_on(config.rpc_port, spec, LOCAL_VALIDATORS, &archive)
+					.map_err(node_error)?;
 				let chain = net.client().await;
-				let what = format!("testnet {spec} up, Alice, Bob and Charlie finalizing");
+				let what = format!("testnet {spec} up, Alice, Bob, Charlie and Dave finalizing");
 				(net.alice, net.peers, chain, what)
 			},
 		};
@@ -320,13 +320,9 @@ impl Stack {
 	}
 }
 
-/// Sends SIGTERM to `pid` (with the system's `kill`: this crate has no unsafe code).
+/// Sends SIGTERM to `pid`, which may have exited already.
 fn terminate(pid: u32) {
-	let _ = Command::new("kill")
-		.args(["-TERM", &pid.to_string()])
-		.stdout(Stdio::null())
-		.stderr(Stdio::null())
-		.status();
+	let _ = sensorshare_chain_client::dev_node::signal(pid, "TERM");
 }
 
 async fn wait_for_health(url: &str, worker: &mut Process) -> Result<(), Error> {

@@ -34,12 +34,12 @@ impl SubstrateCli for Cli {
 	}
 
 	fn load_spec(&self, id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
-		if let Some(secs) = chain_spec::block_time_of(id) {
-			return Ok(Box::new(chain_spec::local_testnet_with_block_time(secs)?));
+		if let Some(local) = chain_spec::Local::of(id) {
+			return Ok(Box::new(chain_spec::local_testnet(local)?));
 		}
 		Ok(match id {
 			"dev" => Box::new(chain_spec::development()?),
-			"" | "local" => Box::new(chain_spec::local_testnet()?),
+			"" => Box::new(chain_spec::local_testnet(chain_spec::Local::default())?),
 			path => {
 				Box::new(chain_spec::ChainSpec::from_json_file(std::path::PathBuf::from(path))?)
 			},

@@ -1,5 +1,7 @@
 //! Genesis presets: `development` (one validator, dev accounts funded, the published
-//! dev CA key, one dev storage provider) and `local_testnet` (three validators).
+//! dev CA key, one dev storage provider) and `local_testnet` (four validators, so
+//! that GRANDPA, which needs more than two thirds of the votes, finalizes with one of
+//! them down).
 
 use crate::{AccountId, BalancesConfig, DataMarketConfig, RuntimeGenesisConfig, SudoConfig, UNIT};
 use alloc::{vec, vec::Vec};
@@ -69,21 +71,43 @@ pub fn development_config_genesis() -> Value {
 	)
 }
 
-/// The `local_testnet` preset: Alice, Bob and Charlie validate.
+/// How many validators the `local_testnet` preset has: four, the fewest with which
+/// GRANDPA tolerates one being down (it needs more than two thirds of the votes).
+pub const LOCAL_VALIDATORS: usize = 4;
+
+/// The dev validators a local testnet takes its authorities from, in order: a
+/// testnet of `n` validators has the first `n`.
+pub const VALIDATOR_NAMES: [&str; 6] = ["alice", "bob", "charlie", "dave", "eve", "ferdie"];
+
+/// The `local_testnet` preset: Alice, Bob, Charlie and Dave validate.
 pub fn local_config_genesis() -> Value {
-	testnet_genesis(
-		vec![
-			authority(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
-			authority(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
-			authority(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
-		],
+	local_testnet_genesis(LOCAL_VALIDATORS).unwrap_or_default()
+}
+
+/// A local testnet's genesis whose authorities are the first `validators` dev
+/// validators of [`VALIDATOR_NAMES`]; `None` for none or more than there are.
+pub fn local_testnet_genesis(validators: usize) -> Option<Value> {
+	let keys: [(Sr25519Keyring, Ed25519Keyring); VALIDATOR_NAMES.len()] = [
+		(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+		(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
+		(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
+		(Sr25519Keyring::Dave, Ed25519Keyring::Dave),
+		(Sr25519Keyring::Eve, Ed25519Keyring::Eve),
+		(Sr25519Keyring::Ferdie, Ed25519Keyring::Ferdie),
+	];
+	if validators == 0 {
+		return None;
+	}
+	let authorities = keys.get(..validators)?.iter().map(|(a, g)| authority(*a, *g)).collect();
+	Some(testnet_genesis(
+		authorities,
 		Sr25519Keyring::iter()
 			.filter(|v| v != &Sr25519Keyring::One && v != &Sr25519Keyring::Two)
 			.map(|v| v.to_account_id())
 			.collect::<Vec<_>>(),
 		Sr25519Keyring::Alice.to_account_id(),
 		Sr25519Keyring::Ferdie.to_account_id(),
-	)
+	))
 }
 
 /// The preset's JSON, if `id` names one.

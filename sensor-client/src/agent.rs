@@ -30,6 +30,15 @@ pub const DEFAULT_SETTLE_SECS: u64 = 5;
 /// requests arriving together are answered in the same few blocks.
 const ANSWERS_IN_FLIGHT: usize = 256;
 
+/// Subscriptions re-keyed at once, beside the answers: many subscriptions whose
+/// epochs end together are re-keyed in the same few blocks, and the agent goes on
+/// answering requests meanwhile.
+const REKEYS_IN_FLIGHT: usize = 64;
+
+/// How long the agent's shutdown waits for its submissions in flight before it
+/// abandons them: their outcome is on chain either way, and the next start reads it.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 /// Decides on a request the agent would accept.
 pub trait Decider: Send + Sync {
 	/// Whether to accept `agreement` (which pays the listed price).
@@ -79,6 +88,10 @@ impl Decider for AskOnTerminal {
 pub enum Answer {
 	/// Accepted with re-keys.
 	Accepted,
+	/// Accepted already, by an earlier submission of this owner's whose outcome was
+	/// not known when it was sent (this agent holds its sensors' keys, and re-keys
+	/// it as its epochs end).
+	AcceptedEarlier,
 	/// Rejected (and the requester refunded).
 	Rejected,
 	/// Not ours, or answered already.
@@ -134,7 +147,9 @@ impl Agent {
 	pub async fn answer(&self, id: u64) -> Result<Answer, ChainError> {
 		let me = self.owner.public_key().to_account_id();
 		let Some(a) = self.chain.agreement(id).await? else { return Ok(Answer::Skipped) };
-		if a.owner != me || a.status != AgreementStatus::Requested {
+		if a.owner != me
+			|| !matches!(a.status, AgreementStatus::Requested | AgreementStatus::Accepted)
+		{
 			return Ok(Answer::Skipped);
 		}
 		// An owner may run an agent per site, each with its own sensors' keys: a
@@ -143,6 +158,10 @@ impl Agent {
 			let sensor = hex::encode(s.as_bytes());
 			tracing::info!(agreement = id, %sensor, "no key for a requested sensor here; left to the agent that has it");
 			return Ok(Answer::Skipped);
+		}
+		if a.status == AgreementStatus::Accepted {
+			tracing::info!(agreement = id, "accepted by an earlier submission");
+			return Ok(Answer::AcceptedEarlier);
 		}
 		match self.rekeys_if_acceptable(&a).await? {
 			Some(rekeys) if self.decider.accept(&a) => {
@@ -269,6 +288,15 @@ impl Agent {
 
 	/// Answers what is pending, then every new request, and re-keys accepted
 	/// subscriptions as their epochs end, until `shutdown`.
+	///
+	/// Answers and re-keys run as tasks beside the loop, so a slow or paused node
+	/// stalls neither the next request nor the shutdown. An answer whose submission
+	/// failed without a verdict (the node went away, the watch was lost) may still
+	/// land: it is asked again only once none of the owner's transactions is waiting
+	/// in the pool or in a block not yet final, and then from what the chain says
+	/// (an agreement accepted meanwhile is skipped). The requests pending at the start
+	/// wait the same way, for an earlier run's answers sent just before it stopped. Re-keys name their first epoch,
+	/// so a repeat can never shift them.
 	pub async fn run(
 		self,
 		mut shutdown: tokio::sync::watch::Receiver<bool>,
@@ -279,6 +307,7 @@ impl Agent {
 		let mut subscriptions = BTreeSet::new();
 		let mut unanswered = BTreeSet::new();
 		let mut answering = JoinSet::new();
+		let mut rekeying = Rekeying::default();
 		let at_once = if agent.decider.concurrent() { ANSWERS_IN_FLIGHT } else { 1 };
 		let in_flight = Arc::new(Semaphore::new(at_once));
 		let answer = |answering: &mut JoinSet<(u64, Option<Answer>)>, id: u64| {
@@ -293,7 +322,11 @@ impl Agent {
 				continue;
 			}
 			match a.status {
-				AgreementStatus::Requested => answer(&mut answering, a.id),
+				// Answered on the first tick, once the owner has nothing in flight: an
+				// earlier run may have sent the answer just before it stopped.
+				AgreementStatus::Requested => {
+					unanswered.insert(a.id);
+				},
 				AgreementStatus::Accepted if !a.progress().all_rekeyed() => {
 					subscriptions.insert(a.id);
 				},
@@ -312,29 +345,41 @@ impl Agent {
 			tokio::select! {
 				_ = shutdown.changed() => break,
 				Some(done) = answering.join_next(), if !answering.is_empty() => match done {
-					Ok((id, Some(Answer::Accepted))) => {
+					Ok((id, Some(Answer::Accepted | Answer::AcceptedEarlier))) => {
 						subscriptions.insert(id);
 					},
-					// Failed (the node was busy or away): asked again on the next tick.
+					// Failed (the node was busy or away): asked again once the owner's
+					// transactions are final.
 					Ok((id, None)) => {
 						unanswered.insert(id);
 					},
 					_ => {},
 				},
+				Some((id, progress)) = rekeying.next(), if !rekeying.is_empty() => match progress {
+					Some(Progress::Done) => {
+						subscriptions.remove(&id);
+					},
+					Some(_) => {},
+					// The task failed or panicked: tried again on the next tick.
+					None => tracing::warn!(agreement = id, "could not re-key"),
+				},
 				_ = tick.tick(), if !subscriptions.is_empty() || !unanswered.is_empty() => {
-					for id in std::mem::take(&mut unanswered) {
-						answer(&mut answering, id);
-					}
-					for id in subscriptions.clone() {
-						match agent.rekey_ended(id).await {
-							Ok(Progress::Done) => {
-								subscriptions.remove(&id);
+					if !unanswered.is_empty() {
+						match agent.chain.has_unfinalized_transactions(&me).await {
+							Ok(false) => {
+								for id in std::mem::take(&mut unanswered) {
+									answer(&mut answering, id);
+								}
 							},
-							Ok(_) => {},
-							Err(e) => {
-								tracing::warn!(agreement = id, error = %e, "could not re-key");
-							},
+							Ok(true) => tracing::debug!(
+								requests = unanswered.len(),
+								"waiting for the owner's transactions to be final before answering again"
+							),
+							Err(e) => tracing::warn!(error = %e, "cannot read the owner's nonce"),
 						}
+					}
+					for &id in &subscriptions {
+						rekeying.start(&agent, id);
 					}
 				},
 				block = follower.next() => match block {
@@ -352,8 +397,19 @@ impl Agent {
 				},
 			}
 		}
-		// Answers being submitted finish; nothing new starts.
-		while answering.join_next().await.is_some() {}
+		// Submissions in flight may finish for a while; nothing new starts. Whatever
+		// is still in flight after that is abandoned: its outcome is on chain.
+		let drain = async {
+			while answering.join_next().await.is_some() {}
+			while rekeying.next().await.is_some() {}
+		};
+		if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+			tracing::warn!(
+				answers = answering.len(),
+				rekeys = rekeying.len(),
+				"stopped with submissions in flight; the next start reads their outcome from the chain"
+			);
+		}
 		Ok(())
 	}
 
@@ -365,6 +421,62 @@ impl Agent {
 				None
 			},
 		}
+	}
+}
+
+/// The subscriptions being re-keyed, one task each, at most [`REKEYS_IN_FLIGHT`]
+/// submitting at once.
+struct Rekeying {
+	tasks: JoinSet<Result<Progress, ChainError>>,
+	agreements: HashMap<tokio::task::Id, u64>,
+	slots: Arc<Semaphore>,
+}
+
+impl Default for Rekeying {
+	fn default() -> Self {
+		Rekeying {
+			tasks: JoinSet::new(),
+			agreements: HashMap::new(),
+			slots: Arc::new(Semaphore::new(REKEYS_IN_FLIGHT)),
+		}
+	}
+}
+
+impl Rekeying {
+	/// Starts re-keying agreement `id`'s ended epochs, unless that runs already.
+	fn start(&mut self, agent: &Arc<Agent>, id: u64) {
+		if self.agreements.values().any(|a| *a == id) {
+			return;
+		}
+		let (agent, slots) = (agent.clone(), self.slots.clone());
+		let task = self.tasks.spawn(async move {
+			let _slot = slots.acquire_owned().await;
+			agent.rekey_ended(id).await
+		});
+		self.agreements.insert(task.id(), id);
+	}
+
+	/// The next agreement whose re-keying ended, with its progress (`None` if it
+	/// failed, which is logged, or panicked).
+	async fn next(&mut self) -> Option<(u64, Option<Progress>)> {
+		let (task, progress) = match self.tasks.join_next_with_id().await? {
+			Ok((task, Ok(progress))) => (task, Some(progress)),
+			Ok((task, Err(e))) => {
+				let id = self.agreements.get(&task).copied().unwrap_or_default();
+				tracing::warn!(agreement = id, error = %e, "re-keying failed");
+				(task, None)
+			},
+			Err(e) => (e.id(), None),
+		};
+		self.agreements.remove(&task).map(|id| (id, progress))
+	}
+
+	fn is_empty(&self) -> bool {
+		self.tasks.is_empty()
+	}
+
+	fn len(&self) -> usize {
+		self.tasks.len()
 	}
 }
 

@@ -264,6 +264,18 @@ impl ChainClient {
 		Ok(best.is_none_or(|b| b.number <= finalized))
 	}
 
+	/// Whether `who` has transactions that are not final yet: in the node's pool, or
+	/// in blocks GRANDPA has not finalized (the node's next index for `who` is past
+	/// the nonce of the finalized state). A party that lost track of a submission
+	/// waits until this is false before it reads the chain and decides whether to
+	/// send again, so that a transaction still on its way is not sent twice.
+	pub async fn has_unfinalized_transactions(&self, who: &AccountId32) -> Result<bool, Error> {
+		let next = self.rpc.system_account_next_index(who).await.map_err(subxt::Error::from)?;
+		let addr = api::storage().system().account(who.clone());
+		let finalized = self.api.storage().at_latest().await?.fetch_or_default(&addr).await?;
+		Ok(u64::from(finalized.nonce) < next)
+	}
+
 	/// The number and hash of the last finalized block.
 	pub async fn finalized_head(&self) -> Result<(u32, H256), Error> {
 		let hash = self.rpc.chain_get_finalized_head().await.map_err(subxt::Error::from)?;

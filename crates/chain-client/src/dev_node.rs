@@ -1,4 +1,4 @@
-//! A `sensorshare-node --dev` for tests, or a local testnet of three validators, on
+//! A `sensorshare-node --dev` for tests, or a local testnet of validators, on
 //! free loopback ports, killed on drop.
 //!
 //! The binary is `$SENSORSHARE_NODE` if set, else `sensorshare-node` in the cargo
@@ -92,8 +92,8 @@ impl DevNode {
 			.spawn()
 	}
 
-	/// Kills the node (SIGKILL, as a crash) and starts it again on the same base
-	/// path and ports: the chain goes on from what it had written.
+	/// Kills the node (SIGKILL, as a crash) if it runs, and starts it again on the
+	/// same base path and ports: the chain goes on from what it had written.
 	pub fn restart(&mut self) -> std::io::Result<()> {
 		self.kill();
 		self.child =
@@ -144,6 +144,16 @@ impl DevNode {
 		self.child.id()
 	}
 
+	/// Pauses the node (SIGSTOP): its sockets stay open and nothing answers.
+	pub fn pause(&self) -> std::io::Result<()> {
+		signal(self.pid(), "STOP")
+	}
+
+	/// Resumes a paused node (SIGCONT).
+	pub fn resume(&self) -> std::io::Result<()> {
+		signal(self.pid(), "CONT")
+	}
+
 	/// What the node logged so far.
 	pub fn log_text(&self) -> String {
 		std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -160,39 +170,58 @@ impl Drop for DevNode {
 /// (and in `scripts/testnet.sh`).
 const BOOTNODE_PEER_ID: &str = "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp";
 
-/// A local testnet as `scripts/testnet.sh` runs it: three validators (Alice, Bob,
-/// Charlie) under Aura and GRANDPA, Alice's node the bootnode and the one clients
-/// talk to.
+/// The dev validators' flags (`--alice`, …) in the order a local testnet's genesis
+/// takes its authorities (the runtime's `VALIDATOR_NAMES`).
+const VALIDATORS: [&str; 6] = ["alice", "bob", "charlie", "dave", "eve", "ferdie"];
+
+/// How many validators `local` and `local-<n>s` have: four, so that GRANDPA goes on
+/// finalizing with one of them down.
+pub const LOCAL_VALIDATORS: usize = 4;
+
+/// A local testnet as `scripts/testnet.sh` runs it: validators (Alice, Bob, Charlie,
+/// Dave by default) under Aura and GRANDPA, Alice's node the bootnode and the one
+/// clients talk to.
 pub struct Testnet {
 	/// Alice's node.
 	pub alice: DevNode,
-	/// Bob's and Charlie's.
+	/// The other validators' nodes, in order (Bob's first).
 	pub peers: Vec<DevNode>,
 }
 
 impl Testnet {
-	/// Starts the three validators of `chain` (`local`, or `local-13s` for 13-second
-	/// blocks), Alice's RPC on `rpc_port`, every node with `extra` arguments.
-	pub fn start_on(rpc_port: u16, chain: &str, extra: &[&str]) -> std::io::Result<Self> {
+	/// Starts `validators` validators of `chain` (`local`, or `local-13s` for 13-second
+	/// blocks: four validators; `local-<v>v` or `local-<n>s-<v>v` for `v`), Alice's RPC
+	/// on `rpc_port`, every node with `extra` arguments. `validators` should be the
+	/// number the chain names: fewer is a testnet with validators down from the start.
+	pub fn start_on(
+		rpc_port: u16,
+		chain: &str,
+		validators: usize,
+		extra: &[&str],
+	) -> std::io::Result<Self> {
+		let names = VALIDATORS.get(..validators).filter(|n| !n.is_empty()).ok_or_else(|| {
+			std::io::Error::other(format!("a testnet has 1 to {} validators", VALIDATORS.len()))
+		})?;
 		let bootnode_port = free_port();
 		let bootnode = format!("/ip4/127.0.0.1/tcp/{bootnode_port}/p2p/{BOOTNODE_PEER_ID}");
-		let validator = |name: &str, key: u8, rpc: u16, p2p: u16, boot: &[&str]| {
+		let validator = |name: &str, key: usize, rpc: u16, p2p: u16, boot: &[&str]| {
 			let (flag, key) = (format!("--{name}"), format!("{key:064x}"));
 			let own = ["--chain", chain, "--validator", &flag, "--node-key", &key];
 			DevNode::spawn(rpc, p2p, &[&own[..], boot, extra].concat())
 		};
-		let alice = validator("alice", 1, rpc_port, bootnode_port, &[])?;
-		let peers = [("bob", 2), ("charlie", 3)]
-			.into_iter()
-			.map(|(name, key)| {
-				validator(name, key, free_port(), free_port(), &["--bootnodes", &bootnode])
+		let alice = validator(names[0], 1, rpc_port, bootnode_port, &[])?;
+		let peers = names[1..]
+			.iter()
+			.enumerate()
+			.map(|(i, name)| {
+				validator(name, i + 2, free_port(), free_port(), &["--bootnodes", &bootnode])
 			})
 			.collect::<std::io::Result<_>>()?;
 		Ok(Testnet { alice, peers })
 	}
 
 	/// Connects to Alice's node once GRANDPA has finalized a block, which takes the
-	/// three nodes finding each other; panics with the logs if that takes more than
+	/// nodes finding each other; panics with the logs if that takes more than
 	/// two minutes.
 	pub async fn client(&mut self) -> ChainClient {
 		let client = self.alice.client().await;
@@ -207,6 +236,21 @@ impl Testnet {
 			}
 			tokio::time::sleep(Duration::from_millis(500)).await;
 		}
+	}
+}
+
+/// Sends `signal` (`STOP`, `CONT`, `TERM`, …) to process `pid`, with the system's
+/// `kill` (this crate has no unsafe code).
+pub fn signal(pid: u32, signal: &str) -> std::io::Result<()> {
+	let status = Command::new("kill")
+		.arg(format!("-{signal}"))
+		.arg(pid.to_string())
+		.stderr(Stdio::null())
+		.status()?;
+	if status.success() {
+		Ok(())
+	} else {
+		Err(std::io::Error::other(format!("kill -{signal} {pid}: {status}")))
 	}
 }
 

@@ -109,19 +109,34 @@ pub fn encode_segment<'a>(
 	capsule: &ReEncryptedCapsule,
 	records: impl ExactSizeIterator<Item = &'a [u8]> + Clone,
 ) -> Vec<u8> {
-	let capsule = capsule.to_bytes();
 	let total: usize = records.clone().map(|r| 4 + r.len()).sum();
-	let mut out = Vec::with_capacity(2 + capsule.len() + 4 + total);
-	// A re-encrypted capsule is at most a few hundred bytes; a record at most
-	// MAX_RECORD_LEN.
-	out.extend_from_slice(&(capsule.len() as u16).to_be_bytes());
-	out.extend_from_slice(&capsule);
-	out.extend_from_slice(&(records.len() as u32).to_be_bytes());
+	// A segment holds at most u32::MAX records: the worker's quotas keep far below.
+	let mut out = segment_head(capsule, records.len() as u32);
+	out.reserve(total);
 	for r in records {
-		out.extend_from_slice(&(r.len() as u32).to_be_bytes());
+		out.extend_from_slice(&record_frame(r));
 		out.extend_from_slice(r);
 	}
 	out
+}
+
+/// The start of a segment: the re-encrypted capsule, framed by its length, and the
+/// number of records that follow, each framed by [`record_frame`]. A writer that
+/// streams a segment writes this, then each record's frame and bytes.
+pub fn segment_head(capsule: &ReEncryptedCapsule, records: u32) -> Vec<u8> {
+	let capsule = capsule.to_bytes();
+	let mut out = Vec::with_capacity(2 + capsule.len() + 4);
+	// A re-encrypted capsule is a few hundred bytes, well within a u16.
+	out.extend_from_slice(&(capsule.len() as u16).to_be_bytes());
+	out.extend_from_slice(&capsule);
+	out.extend_from_slice(&records.to_be_bytes());
+	out
+}
+
+/// What comes before a record's bytes in a segment: its length (a record is at most
+/// the worker's `max_record_bytes`, far below u32::MAX).
+pub fn record_frame(record: &[u8]) -> [u8; 4] {
+	(record.len() as u32).to_be_bytes()
 }
 
 impl Segment {

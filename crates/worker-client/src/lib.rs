@@ -21,6 +21,10 @@ use std::{
 	time::{Duration, Instant},
 };
 
+/// The largest manifest the client reads: far above the manifest of the largest
+/// agreement the chain allows (a line per sensor and epoch).
+pub const MAX_MANIFEST_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Why a call to the worker failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -316,19 +320,35 @@ impl WorkerClient {
 		through_epoch: u64,
 		token: &str,
 	) -> Result<Vec<u8>, ClientError> {
-		self.get_waiting(&self.urls.manifest(agreement, through_epoch), token, Duration::ZERO).await
+		let url = self.urls.manifest(agreement, through_epoch);
+		self.get_waiting(&url, token, Duration::ZERO, (MAX_MANIFEST_BYTES, "the manifest")).await
 	}
 
 	/// Downloads `url` with a token, waiting up to `wait` while the worker answers
-	/// that it is not written yet.
+	/// that it is not written yet; at most `max` bytes (`what` names it in the
+	/// error), checked as they arrive.
 	async fn get_waiting(
 		&self,
 		url: &str,
 		token: &str,
 		wait: Duration,
+		(max, what): (u64, &str),
 	) -> Result<Vec<u8>, ClientError> {
-		let r = send_waiting(|| self.http.get(url).bearer_auth(token), wait).await?;
-		Ok(r.bytes().await?.to_vec())
+		let mut r = send_waiting(|| self.http.get(url).bearer_auth(token), wait).await?;
+		let too_large = || {
+			sensorshare_protocol::Error::DigestMismatch(format!("{what}: more than {max} bytes"))
+		};
+		if r.content_length().is_some_and(|n| n > max) {
+			return Err(too_large().into());
+		}
+		let mut out = Vec::with_capacity(r.content_length().unwrap_or(0) as usize);
+		while let Some(chunk) = r.chunk().await? {
+			if out.len() as u64 + chunk.len() as u64 > max {
+				return Err(too_large().into());
+			}
+			out.extend_from_slice(&chunk);
+		}
+		Ok(out)
 	}
 
 	/// Downloads the delivery `wanted`, checks it (against the manifest digest on
@@ -348,8 +368,9 @@ impl WorkerClient {
 		let (mut download, mut decrypt2, mut open) = Default::default();
 		let started = Instant::now();
 		let mut token = self.token_waiting(agreement, requester, rng, wait).await?;
+		let url = self.urls.manifest(agreement, through_epoch);
 		let manifest =
-			self.get_waiting(&self.urls.manifest(agreement, through_epoch), &token, wait).await?;
+			self.get_waiting(&url, &token, wait, (MAX_MANIFEST_BYTES, "the manifest")).await?;
 		// With a wait, the time to the manifest is the wait (the token and the
 		// manifest's own download are a few milliseconds of it).
 		let waited = if wait.is_zero() {
@@ -374,11 +395,13 @@ impl WorkerClient {
 		for entry in &manifest.segments {
 			let started = Instant::now();
 			let url = self.urls.segment(agreement, &entry.name);
-			let segment = match self.get_waiting(&url, &token, Duration::ZERO).await {
+			// No more than the manifest says: a worker cannot make the client read on.
+			let size = (entry.size, entry.name.as_str());
+			let segment = match self.get_waiting(&url, &token, Duration::ZERO, size).await {
 				// The token expired during a long download: prove the identity again.
 				Err(ClientError::Refused { status: StatusCode::FORBIDDEN, .. }) => {
 					token = self.token(agreement, requester, rng).await?;
-					self.get_waiting(&url, &token, Duration::ZERO).await?
+					self.get_waiting(&url, &token, Duration::ZERO, size).await?
 				},
 				other => other?,
 			};

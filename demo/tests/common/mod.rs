@@ -1,4 +1,5 @@
 //! What every end-to-end run must show, whatever chain it ran on.
+#![allow(dead_code)]
 
 use sensorshare_chain_client::{signer_from_uri, UNIT};
 use sensorshare_demo::{
@@ -9,15 +10,18 @@ use sensorshare_demo::{
 /// Starts the stack and runs the demo's flow on it; if the flow fails, panics with
 /// the log `log` (`agent.log`, `worker.log`) of the stack's directory.
 pub async fn run_the_flow(config: StackConfig, log: &str) -> (Stack, FlowOutcome) {
-	let log = config.dir.join(log);
 	let stack = Stack::start(config, |_| {}).await.expect("the stack starts");
-	let outcome = flow::run(&stack, &FlowConfig::default(), |s| eprintln!("{s:?}"))
-		.await
-		.unwrap_or_else(|e| {
-			let text = std::fs::read_to_string(&log).unwrap_or_default();
-			panic!("the flow failed: {e}\n{}:\n{text}", log.display())
-		});
+	let outcome = run_the_flow_on(&stack, log).await;
 	(stack, outcome)
+}
+
+/// Runs the demo's flow on a running stack; if it fails, panics with the log `log`.
+pub async fn run_the_flow_on(stack: &Stack, log: &str) -> FlowOutcome {
+	let log = stack.config.dir.join(log);
+	flow::run(stack, &FlowConfig::default(), |s| eprintln!("{s:?}")).await.unwrap_or_else(|e| {
+		let text = std::fs::read_to_string(&log).unwrap_or_default();
+		panic!("the flow failed: {e}\n{}:\n{text}", log.display())
+	})
 }
 
 /// Two sensors × two epochs at 1 unit: the owner got the price, the provider its fee
