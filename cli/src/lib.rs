@@ -303,7 +303,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 			let req = CertRequest::from_bytes(&unhex("request", &read(&request)?)?)
 				.map_err(|e| CliError::Invalid(format!("request: {e}")))?;
 			let resp = ca.issue_with_rng(&req, &mut rand::rngs::OsRng)?;
-			let text = hex::encode(resp.to_bytes().as_slice());
+			// The response is key material: `r_a` and the certificate give the key.
+			let text = zeroize::Zeroizing::new(hex::encode(resp.to_bytes().as_slice()));
 			match out {
 				Some(path) => {
 					write(&path, text.as_bytes())?;
@@ -313,7 +314,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 						path.display()
 					);
 				},
-				None => println!("{text}"),
+				None => println!("{}", text.as_str()),
 			}
 		},
 		Command::Keys(KeysCommand::New { id, key, dev_ca, force }) => {
@@ -337,7 +338,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 		},
 		Command::Keys(KeysCommand::Finish { key, response, force }) => {
 			let chain = connect(&url).await?;
-			let secret = enrol::finish(&chain, &key, &read(&response)?, existing(force)).await?;
+			let secret = enrol::finish(
+				&chain,
+				&key,
+				&zeroize::Zeroizing::new(read(&response)?),
+				existing(force),
+			)
+			.await?;
 			println!("Key for {} written to {}", show_id(secret.id()), key.display());
 		},
 		Command::Identity(IdentityCommand::Register { key, account }) => {

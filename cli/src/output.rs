@@ -87,12 +87,38 @@ pub fn write_rows(rows: &[Row], out: Option<&Path>) -> Result<(), CliError> {
 	Ok(())
 }
 
+/// A text field of a CSV row, safe to open in a spreadsheet: a field that a
+/// spreadsheet would take for a formula (it starts with `=`, `+`, `-`, `@`, a tab or
+/// a carriage return) gets a leading `'`, and a field with a comma, a quote or a
+/// line break is quoted (RFC 4180).
 fn csv_field(s: &str) -> String {
-	if s.contains([',', '"', '\n']) {
-		format!("\"{}\"", s.replace('"', "\"\""))
+	let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+		format!("'{s}")
 	} else {
 		s.to_string()
+	};
+	if s.contains([',', '"', '\n', '\r']) {
+		format!("\"{}\"", s.replace('"', "\"\""))
+	} else {
+		s
 	}
+}
+
+/// Text from the chain (a sensor's description, a delivery's location), safe to
+/// print on a terminal: control characters (escape sequences, carriage returns,
+/// bells) and the characters that reorder text on screen (bidirectional overrides
+/// and isolates) are shown as `\u{..}` escapes, not acted on.
+pub fn terminal_text(s: &str) -> String {
+	let reorders = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+	let mut out = String::with_capacity(s.len());
+	for c in s.chars() {
+		if c.is_control() || reorders(c) {
+			out.push_str(&format!("\\u{{{:x}}}", c as u32));
+		} else {
+			out.push(c);
+		}
+	}
+	out
 }
 
 /// Prints the sensors as a table.
@@ -113,7 +139,7 @@ pub fn sensor_table(sensors: &[Sensor]) {
 			s.epoch_secs,
 			if s.active { "yes" } else { "no" },
 			s.owner.to_string(),
-			s.description
+			terminal_text(&s.description)
 		);
 	}
 }
@@ -140,7 +166,7 @@ pub fn agreement_table(agreements: &[Agreement]) {
 			format!("{}/{}", a.delivered, a.epochs()),
 			format_units(a.price + a.fee),
 			a.deadline,
-			a.delivery.as_ref().map_or("", |(l, _)| l.as_str())
+			a.delivery.as_ref().map_or(String::new(), |(l, _)| terminal_text(l))
 		);
 	}
 }
@@ -173,5 +199,38 @@ mod tests {
 			text.contains("tag-1,3,180000,1970-01-01T00:03:00.000Z,pressure,1013.25,hPa"),
 			"{text}"
 		);
+	}
+
+	#[test]
+	fn a_sensor_named_like_a_formula_is_written_to_csv_as_text() {
+		assert_eq!(csv_field("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+		assert_eq!(csv_field("+1"), "'+1");
+		assert_eq!(csv_field("-2+3"), "'-2+3");
+		assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+		assert_eq!(csv_field("tag,1"), "\"tag,1\"");
+		assert_eq!(csv_field("tag-1"), "tag-1");
+		let e = DecryptedEpoch {
+			sensor: cbpre::Identity::new(b"=cmd|'/Ccalc'!A0").expect("id"),
+			epoch: 3,
+			readings: vec![(
+				RecordHeader::new(180_000),
+				Reading::new([(Quantity::Pressure, 1013.25)]).to_bytes(),
+			)],
+		};
+		let dir = tempfile::tempdir().expect("tempdir");
+		let path = dir.path().join("r.csv");
+		write_rows(&rows(&[e]).expect("rows"), Some(&path)).expect("write");
+		let text = std::fs::read_to_string(&path).expect("read");
+		let row = text.lines().nth(1).expect("a row");
+		assert!(row.starts_with("'=cmd|'/Ccalc'!A0,3,"), "{row}");
+	}
+
+	#[test]
+	fn text_from_the_chain_cannot_drive_the_terminal() {
+		assert_eq!(terminal_text("TI SensorTag"), "TI SensorTag");
+		assert_eq!(terminal_text("red\x1b[31m"), "red\\u{1b}[31m");
+		assert_eq!(terminal_text("a\rb\x07"), "a\\u{d}b\\u{7}");
+		assert_eq!(terminal_text("abc\u{202e}fed"), "abc\\u{202e}fed");
+		assert_eq!(terminal_text("température"), "température");
 	}
 }

@@ -35,6 +35,10 @@ const ANSWERS_IN_FLIGHT: usize = 256;
 /// answering requests meanwhile.
 const REKEYS_IN_FLIGHT: usize = 64;
 
+/// How long the loop waits for the node to say whether the owner has transactions
+/// in flight, before it asks again on a later tick.
+const NODE_PATIENCE: Duration = Duration::from_secs(5);
+
 /// How long the agent's shutdown waits for its submissions in flight before it
 /// abandons them: their outcome is on chain either way, and the next start reads it.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -365,7 +369,9 @@ impl Agent {
 				},
 				_ = tick.tick(), if !subscriptions.is_empty() || !unanswered.is_empty() => {
 					if !unanswered.is_empty() {
-						match agent.chain.has_unfinalized_transactions(&me).await {
+						// Bounded, so that a node that stopped answering cannot hold the loop.
+						let pending = agent.chain.has_unfinalized_transactions(&me);
+						match tokio::time::timeout(NODE_PATIENCE, pending).await.unwrap_or(Ok(true)) {
 							Ok(false) => {
 								for id in std::mem::take(&mut unanswered) {
 									answer(&mut answering, id);

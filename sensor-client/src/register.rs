@@ -65,6 +65,7 @@ pub async fn register(
 		Certify::DevCa => enrol::with_dev_ca_with_rng(&id, key, existing, &mut rng)?,
 		Certify::Response(path) => {
 			let response = std::fs::read_to_string(&path)
+				.map(zeroize::Zeroizing::new)
 				.map_err(|source| Error::Io { path: path.clone(), source })?;
 			let chain = ChainClient::connect(chain_url).await?;
 			enrol::finish(&chain, key, &response, existing).await?

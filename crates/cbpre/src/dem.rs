@@ -4,7 +4,7 @@ use crate::{domain, encoding::Meta, Error};
 use alloc::vec::Vec;
 use chacha20poly1305::{
 	aead::{AeadInPlace, KeyInit},
-	Tag, XChaCha20Poly1305, XNonce,
+	Key, Tag, XChaCha20Poly1305, XNonce,
 };
 use core::fmt;
 use rand_core::CryptoRngCore;
@@ -25,6 +25,15 @@ impl DataKey {
 	/// A data key from its bytes.
 	pub fn from_bytes(bytes: [u8; 32]) -> Self {
 		DataKey(bytes)
+	}
+
+	/// `a xor b`, written into the key itself: no copy of `M` is left behind.
+	pub(crate) fn xor(a: &[u8; 32], b: &[u8; 32]) -> Self {
+		let mut key = DataKey([0; 32]);
+		for (k, (a, b)) in key.0.iter_mut().zip(a.iter().zip(b)) {
+			*k = a ^ b;
+		}
+		key
 	}
 
 	/// The key's bytes.
@@ -60,7 +69,7 @@ impl DataKey {
 		}
 		let mut body = Vec::with_capacity(plaintext.len() + TAG_LEN);
 		body.extend_from_slice(plaintext);
-		let tag = XChaCha20Poly1305::new(&self.0.into())
+		let tag = XChaCha20Poly1305::new(Key::from_slice(&self.0))
 			.encrypt_in_place_detached(
 				XNonce::from_slice(&nonce),
 				&associated_data(meta, header),
@@ -76,7 +85,7 @@ impl DataKey {
 		let split = record.body.len() - TAG_LEN;
 		let mut plain = record.body[..split].to_vec();
 		let tag = Tag::from_slice(&record.body[split..]);
-		XChaCha20Poly1305::new(&self.0.into())
+		XChaCha20Poly1305::new(Key::from_slice(&self.0))
 			.decrypt_in_place_detached(
 				XNonce::from_slice(&record.nonce),
 				&associated_data(meta, &record.header),

@@ -36,6 +36,8 @@ pub enum Error {
 	InvalidCapsule,
 	/// `Decrypt1`: the capsule was not made with this secret key.
 	NotCapsuleOwner,
+	/// `Decrypt2`: the capsule was re-encrypted for another identity than this key's.
+	NotDelegatee,
 	/// A Schnorr signature does not verify.
 	InvalidSignature,
 	/// A record does not open: wrong data key, wrong metadata, or tampered bytes.
@@ -71,6 +73,9 @@ impl fmt::Display for Error {
 			},
 			Error::InvalidCapsule => f.write_str("capsule does not verify against the owner's key"),
 			Error::NotCapsuleOwner => f.write_str("capsule was not made with this secret key"),
+			Error::NotDelegatee => {
+				f.write_str("capsule was re-encrypted for another identity than this key's")
+			},
 			Error::InvalidSignature => f.write_str("signature does not verify"),
 			Error::RecordOpenFailed => f.write_str("record does not open"),
 			Error::HeaderTooLong(n) => write!(f, "record header is {n} bytes long, too long"),

@@ -130,11 +130,12 @@ impl CaSecretKey {
 		let r_t = Zeroizing::new(random_scalar(rng));
 		let cert = non_identity(request.r_u + ProjectivePoint::GENERATOR * *r_t)?;
 		let e = h1(&cert, &request.id)?;
-		let r_a = e * *r_t + self.0;
+		let er_t = Zeroizing::new(e * *r_t);
+		let r_a = Zeroizing::new(*er_t + self.0);
 		if bool::from(r_a.is_zero()) {
 			return Err(Error::ZeroScalar);
 		}
-		Ok(CertResponse { r_a: Zeroizing::new(r_a), cert: Certificate(cert) })
+		Ok(CertResponse { r_a, cert: Certificate(cert) })
 	}
 }
 
@@ -264,11 +265,12 @@ impl KeyRequest {
 	/// `d_U*G == e*Cert_U + P_alpha`.
 	pub fn finish(self, response: &CertResponse, ca: &CaPublicKey) -> Result<SecretKey, Error> {
 		let e = h1(&response.cert.0, &self.id)?;
-		let d = e * *self.r_u + *response.r_a;
+		let er_u = Zeroizing::new(e * *self.r_u);
+		let d = Zeroizing::new(*er_u + *response.r_a);
 		if bool::from(d.is_zero()) {
 			return Err(Error::ZeroScalar);
 		}
-		let secret = SecretKey::from_scalar(self.id, d, response.cert);
+		let secret = SecretKey::from_scalar(self.id, *d, response.cert);
 		if secret.public != PublicKey::derive(&self.id, &response.cert, ca)? {
 			return Err(Error::CertificateMismatch);
 		}

@@ -114,7 +114,8 @@ impl SecretKey {
 		let pad = Zeroizing::new(h3(meta, &(self.public.0 * *r))?);
 		let c_a = xor32(m.as_bytes(), &pad);
 		let h = h4(&c_a, meta, &big_r)?;
-		let s = *r - h * self.d;
+		let hd = Zeroizing::new(h * self.d);
+		let s = *r - *hd;
 		if bool::from(s.is_zero()) {
 			return Err(Error::ZeroScalar);
 		}
@@ -134,7 +135,8 @@ impl SecretKey {
 	/// `h == H4(C_A, meta, r*G)`, so any change to the capsule is detected.
 	pub fn decrypt1(&self, capsule: &Capsule) -> Result<DataKey, Error> {
 		let r = Zeroizing::new(h2(&self.d, &capsule.meta)?);
-		if !scalar_eq(&capsule.s, &(*r - capsule.h * self.d)) {
+		let hd = Zeroizing::new(capsule.h * self.d);
+		if !scalar_eq(&capsule.s, &(*r - *hd)) {
 			return Err(Error::NotCapsuleOwner);
 		}
 		check_h(
@@ -144,11 +146,13 @@ impl SecretKey {
 			&(ProjectivePoint::GENERATOR * *r).to_affine(),
 		)?;
 		let pad = Zeroizing::new(h3(&capsule.meta, &(self.public.0 * *r))?);
-		Ok(DataKey::from_bytes(xor32(&capsule.c_a, &pad)))
+		Ok(DataKey::xor(&capsule.c_a, &pad))
 	}
 
 	/// Decrypt2: the delegate opens a re-encrypted capsule of the owner `owner`.
-	/// `R = s*G + h*P_A`; checks `h == H4(C_A, meta, R)`; `M = C_B xor H3(meta, d_B*R)`.
+	/// Checks that the capsule was re-encrypted for this key's identity
+	/// ([`Error::NotDelegatee`] otherwise); `R = s*G + h*P_A`; checks
+	/// `h == H4(C_A, meta, R)`; `M = C_B xor H3(meta, d_B*R)`.
 	///
 	/// A wrong `C_B` gives a wrong data key, and every record then fails to open.
 	pub fn decrypt2(
@@ -156,10 +160,13 @@ impl SecretKey {
 		owner: &PublicKey,
 		capsule: &ReEncryptedCapsule,
 	) -> Result<DataKey, Error> {
+		if capsule.delegatee() != &self.id {
+			return Err(Error::NotDelegatee);
+		}
 		let big_r = commitment(&capsule.s, &capsule.h, owner);
 		check_h(&capsule.c_a, &capsule.meta, &capsule.h, &big_r)?;
 		let pad = Zeroizing::new(h3(&capsule.meta, &(ProjectivePoint::from(big_r) * self.d))?);
-		Ok(DataKey::from_bytes(xor32(&capsule.c_b, &pad)))
+		Ok(DataKey::xor(&capsule.c_b, &pad))
 	}
 }
 

@@ -160,6 +160,17 @@ fn decrypt1_by_another_key_is_refused() {
 }
 
 #[test]
+fn decrypt2_of_a_capsule_re_encrypted_for_another_identity_is_refused() {
+	let mut w = World::new(14);
+	let (a, b, c) = (w.enroll(b"a"), w.enroll(b"b"), w.enroll(b"c"));
+	let (_, capsule) = a.encapsulate(5).unwrap();
+	let rk = a.rekey(capsule.meta(), b.public_key()).unwrap();
+	let for_b = capsule.verify(a.public_key()).unwrap().re_encrypt(&rk, *b.id());
+	assert_eq!(c.decrypt2(a.public_key(), &for_b).unwrap_err(), Error::NotDelegatee);
+	assert_eq!(b.decrypt2(a.public_key(), &for_b).unwrap(), a.decrypt1(&capsule).unwrap());
+}
+
+#[test]
 fn a_signature_by_another_key_or_over_another_message_is_invalid() {
 	let mut w = World::new(11);
 	let (a, b) = (w.enroll(b"a"), w.enroll(b"b"));
@@ -251,5 +262,9 @@ fn errors_read_as_sentences() {
 	assert_eq!(
 		Error::InvalidLength { expected: 33, got: 2 }.to_string(),
 		"invalid length: expected 33 bytes, got 2"
+	);
+	assert_eq!(
+		Error::NotDelegatee.to_string(),
+		"capsule was re-encrypted for another identity than this key's"
 	);
 }

@@ -39,9 +39,13 @@ proptest! {
 		let (a, b, c) = (w.enroll(b"sensor"), w.enroll(b"bob"), w.enroll(b"carol"));
 		let (m, capsule) = a.encapsulate(epoch).unwrap();
 		let rk_b = a.rekey(capsule.meta(), &w.public_of(&b)).unwrap();
-		let for_b = capsule.verify(a.public_key()).unwrap().re_encrypt(&rk_b, *b.id());
-		// Carol holds a valid capsule check but the pad is B's: she gets a wrong key.
-		let wrong = c.decrypt2(a.public_key(), &for_b).unwrap();
+		let verified = capsule.verify(a.public_key()).unwrap();
+		// B's capsule is refused as not Carol's; relabelled as hers, its capsule check
+		// holds but the pad is B's, and she gets a wrong key.
+		let for_b = verified.re_encrypt(&rk_b, *b.id());
+		prop_assert_eq!(c.decrypt2(a.public_key(), &for_b).unwrap_err(), cbpre::Error::NotDelegatee);
+		let relabelled = verified.re_encrypt(&rk_b, *c.id());
+		let wrong = c.decrypt2(a.public_key(), &relabelled).unwrap();
 		prop_assert_ne!(wrong, m);
 	}
 

@@ -59,6 +59,7 @@ pub async fn finish(
 	let pending = pending_path(key);
 	let request = keyfile::load_pending(&pending)?;
 	let bytes = hex::decode(response_hex.trim())
+		.map(zeroize::Zeroizing::new)
 		.map_err(|e| Error::Invalid(format!("the CA's response is not hex: {e}")))?;
 	let response = CertResponse::from_bytes(&bytes)?;
 	let ca = chain.ca_key().await?.ok_or(Error::NoCaKey)?;
