@@ -28,7 +28,7 @@ use sensorshare_chain_client::{
 	AccountId32, AgreementStatus, ChainClient, Error as ChainError, Keypair, MarketError, Progress,
 };
 use sensorshare_protocol::{
-	delivery::{record_frame, segment_head, Manifest, SegmentEntry, MANIFEST_VERSION},
+	delivery::{record_frame, segment_head, EmptyEntry, Manifest, SegmentEntry, MANIFEST_VERSION},
 	routes::Location,
 	sha256,
 };
@@ -193,9 +193,9 @@ pub async fn write_delivery(store: &Store, job: &Job) -> Result<Written, Deliver
 		},
 		None => None,
 	};
-	let (first_new, mut segments) = match previous {
-		Some((m, _)) => (first_new, m.segments),
-		None => (job.progress.from_epoch, Vec::new()),
+	let (first_new, mut segments, mut empty) = match previous {
+		Some((m, _)) => (first_new, m.segments, m.empty),
+		None => (job.progress.from_epoch, Vec::new(), Vec::new()),
 	};
 	let mut tally = Tally::default();
 	for ((sensor, sensor_key), rekeys) in job.sensors.iter().zip(&job.rekeys) {
@@ -203,17 +203,17 @@ pub async fn write_delivery(store: &Store, job: &Job) -> Result<Written, Deliver
 			if epoch < first_new {
 				continue;
 			}
-			let Some(entry) =
-				write_segment(store, job, sensor, sensor_key, epoch, rk, &mut tally).await?
-			else {
-				continue;
-			};
-			segments.push(entry);
+			match write_segment(store, job, sensor, sensor_key, epoch, rk, &mut tally).await? {
+				Some(entry) => segments.push(entry),
+				// Listed as empty: the requester sees it was not left out.
+				None => empty.push(EmptyEntry { sensor: hex::encode(sensor.as_bytes()), epoch }),
+			}
 		}
 	}
 	// In the agreement's sensor order, each sensor's epochs ascending.
 	let order: Vec<String> = job.sensors.iter().map(|(s, _)| hex::encode(s.as_bytes())).collect();
 	segments.sort_by_key(|e| (order.iter().position(|s| *s == e.sensor), e.epoch));
+	empty.sort_by_key(|e| (order.iter().position(|s| *s == e.sensor), e.epoch));
 	let manifest = Manifest {
 		version: MANIFEST_VERSION,
 		agreement: job.agreement,
@@ -221,6 +221,7 @@ pub async fn write_delivery(store: &Store, job: &Job) -> Result<Written, Deliver
 		from_epoch: job.progress.from_epoch,
 		to_epoch: through_epoch,
 		segments,
+		empty,
 	};
 	let bytes = manifest.to_bytes();
 	let digest = sha256(&bytes);

@@ -97,7 +97,7 @@ async fn slow_clients_floods_and_junk_are_bounded_and_the_honest_requester_still
 	let r = http.post(urls.token(id)).json(&answer).send().await.expect("token");
 	assert_eq!(r.status(), StatusCode::FORBIDDEN, "and only once");
 	let keys = sensor_keys(&[&sensor]);
-	let keys = sensorshare_worker_client::Keys { requester: &bob, sensors: &keys };
+	let keys = expected(&bob, &keys, 10);
 	client
 		.download(&delivery(id, 10, digest), &keys, &mut rng(8), |_| {})
 		.await

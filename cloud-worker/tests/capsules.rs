@@ -41,7 +41,7 @@ async fn an_epoch_missing_its_capsule_is_delivered_whole_once_the_capsule_arrive
 	client.upload_capsule(&capsule).await.expect("capsule upload");
 	let (_, digest) = chain.delivered(id, Duration::from_secs(60)).await;
 	let keys = sensor_keys(&[sensor]);
-	let keys = sensorshare_worker_client::Keys { requester: bob, sensors: &keys };
+	let keys = expected(bob, &keys, 10);
 	let got = client
 		.download(&delivery(id, 10, digest), &keys, &mut rng(4), |_| {})
 		.await

@@ -9,7 +9,6 @@ mod common;
 
 use common::*;
 use futures::StreamExt;
-use sensorshare_worker_client::Keys;
 
 /// The goal: under 100 MB, whatever the epoch's size.
 const PEAK_RSS_LIMIT_KB: u64 = 100 * 1024;
@@ -81,7 +80,7 @@ async fn delivering_and_serving_a_large_epoch_keeps_the_worker_under_100_mb() {
 	chain.accept("//Alice", id, &[sensor], &public_key(bob)).await;
 	let (_, digest) = chain.delivered(id, std::time::Duration::from_secs(600)).await;
 	let keys = sensor_keys(&[sensor]);
-	let keys = Keys { requester: bob, sensors: &keys };
+	let keys = expected(bob, &keys, epoch);
 	let fetched = client
 		.download(&delivery(id, epoch, digest), &keys, &mut rng(9), |_| {})
 		.await

@@ -19,7 +19,7 @@ async fn a_delivery_larger_than_a_tokens_lifetime_still_downloads() {
 
 	// Each segment takes 700 ms to "process": the four outlast the one-second token.
 	let keys = sensor_keys(&[sensor]);
-	let keys = sensorshare_worker_client::Keys { requester: bob, sensors: &keys };
+	let keys = expected(bob, &keys, 10);
 	let slow = |_| std::thread::sleep(Duration::from_millis(700));
 	let fetched = client
 		.download(&delivery(id, 13, digest), &keys, &mut rng(3), slow)

@@ -9,7 +9,7 @@ use common::*;
 use reqwest::StatusCode;
 use sensorshare_chain_client::AgreementStatus;
 use sensorshare_protocol::routes::{self, Location, Urls};
-use sensorshare_worker_client::{ClientError, Keys, Uploaded, Wanted};
+use sensorshare_worker_client::{ClientError, Uploaded, Wanted};
 use std::time::Duration;
 
 const DELIVERY: Duration = Duration::from_secs(60);
@@ -49,7 +49,7 @@ async fn an_accepted_agreement_is_delivered_and_decrypts_for_the_requester_only(
 	assert!(stats.deliveries <= 1, "{stats:?}");
 
 	let keys = sensor_keys(&[&s1, &s2]);
-	let keys = Keys { requester: &bob, sensors: &keys };
+	let keys = expected(&bob, &keys, 11);
 	let mut got = worker
 		.client
 		.download(&delivery(id, 12, digest), &keys, &mut rng(9), |_| {})
@@ -111,7 +111,7 @@ async fn a_requester_that_waits_gets_its_delivery_as_soon_as_it_is_written() {
 	let ahead = tokio::spawn(async move {
 		let wait = Duration::from_secs(90);
 		let wanted = Wanted::Ahead { agreement: id, through_epoch: 11, wait };
-		let keys = Keys { requester: &bob_key, sensors: &keys_ahead };
+		let keys = expected(&bob_key, &keys_ahead, 10);
 		client.download(&wanted, &keys, &mut rng(5), |_| {}).await
 	});
 	chain.accept("//Alice", id, &[&sensor], &public_key(&bob)).await;
@@ -123,7 +123,7 @@ async fn a_requester_that_waits_gets_its_delivery_as_soon_as_it_is_written() {
 	// What Bob got ahead is what the worker then vouches for on chain.
 	let (_, digest) = chain.delivered(id, DELIVERY).await;
 	assert_eq!(fetched.digest, digest, "the manifest downloaded ahead is the one on chain");
-	let keys = Keys { requester: &bob, sensors: &keys };
+	let keys = expected(&bob, &keys, 10);
 	let checked = worker
 		.client
 		.download(&delivery(id, 11, digest), &keys, &mut rng(6), |_| {})
@@ -280,7 +280,7 @@ async fn a_subscription_is_delivered_in_steps_as_its_epochs_are_re_keyed() {
 		upload_epoch(&worker.client, &sensor, epoch, epoch - 8).await;
 	}
 	let keys = sensor_keys(&[&sensor]);
-	let keys = Keys { requester: &bob, sensors: &keys };
+	let keys = expected(&bob, &keys, 10);
 	let readings = |got: sensorshare_worker_client::Fetched| -> Vec<(u64, usize)> {
 		got.epochs.iter().map(|e| (e.epoch, e.readings.len())).collect()
 	};

@@ -335,9 +335,25 @@ pub fn files(dir: &std::path::Path) -> Vec<PathBuf> {
 	out
 }
 
-/// The sensors' keys, as a requester learns them from the chain.
-pub fn sensor_keys(sensors: &[&SecretKey]) -> std::collections::HashMap<Identity, PublicKey> {
+/// The sensors' keys, in the agreement's order, as a requester learns them from the
+/// chain.
+pub fn sensor_keys(sensors: &[&SecretKey]) -> Vec<(Identity, PublicKey)> {
 	sensors.iter().map(|s| (*s.id(), *s.public_key())).collect()
+}
+
+/// What `requester` checks a download of an agreement of `keys`' sensors from
+/// `from_epoch` on against (the tests' sensors have `EPOCH_SECS` epochs).
+pub fn expected<'a>(
+	requester: &'a SecretKey,
+	keys: &'a [(Identity, PublicKey)],
+	from_epoch: u64,
+) -> sensorshare_worker_client::Expected<'a> {
+	sensorshare_worker_client::Expected {
+		requester,
+		sensors: keys,
+		from_epoch,
+		epoch_secs: EPOCH_SECS,
+	}
 }
 
 /// Starts the worker binary with `config` and `extra` arguments, its log in `dir/log`.
@@ -411,12 +427,12 @@ pub async fn assert_each_delivered_once_as_stored(
 		assert_eq!(deliveries.get(id), Some(&1), "agreement {id} delivered once: {deliveries:?}");
 	}
 	let keys = sensor_keys(sensors);
-	let keys = sensorshare_worker_client::Keys { requester, sensors: &keys };
 	for id in ids {
 		let a = chain.client.agreement(*id).await.expect("read").expect("open");
 		let (_, digest) = a.delivery.expect("delivered");
+		let expected = expected(requester, &keys, a.from_epoch);
 		worker
-			.download(&delivery(*id, a.to_epoch, digest), &keys, &mut rng(*id), |_| {})
+			.download(&delivery(*id, a.to_epoch, digest), &expected, &mut rng(*id), |_| {})
 			.await
 			.expect("the delivery on chain is the one stored");
 	}

@@ -8,8 +8,10 @@ use sensorshare_chain_client::{
 	AccountId32, Agreement, Balance, ChainClient, Included, Keypair, Quote, Sensor,
 };
 use sensorshare_protocol::routes::Location;
-use sensorshare_worker_client::{ClientError, DeliveryRef, Fetched, Keys, Wanted, WorkerClient};
-use std::{collections::HashMap, time::Duration};
+use sensorshare_worker_client::{
+	ClientError, DeliveryRef, Expected, Fetched, Wanted, WorkerClient,
+};
+use std::time::Duration;
 
 /// A data user: an account, which signs its transactions, and its CB-PRE key.
 pub struct Requester {
@@ -142,8 +144,8 @@ impl Requester {
 		let a = own_agreement(chain, &self.key, id).await?;
 		let sensors = sensor_keys(chain, &a).await?;
 		let wanted = Wanted::Ahead { agreement: id, through_epoch, wait };
-		let keys = Keys { requester: &self.key, sensors: &sensors };
-		Ok(worker.download(&wanted, &keys, &mut OsRng, |_| {}).await?)
+		let expected = expected(&self.key, &sensors, &a);
+		Ok(worker.download(&wanted, &expected, &mut OsRng, |_| {}).await?)
 	}
 
 	/// Whether the delivery of agreement `id` on chain is the one fetched ahead:
@@ -234,9 +236,17 @@ pub async fn fetch(
 	}
 	let sensors = sensor_keys(chain, &a).await?;
 	let wanted = Wanted::OnChain(DeliveryRef { agreement: id, through_epoch, digest });
-	let keys = Keys { requester: key, sensors: &sensors };
 	let worker = WorkerClient::new(&location.base);
-	Ok(worker.download(&wanted, &keys, &mut OsRng, progress).await?)
+	Ok(worker.download(&wanted, &expected(key, &sensors, &a), &mut OsRng, progress).await?)
+}
+
+/// What a download of agreement `a` must hold, for `key`, its sensors' keys `sensors`.
+fn expected<'a>(
+	key: &'a SecretKey,
+	sensors: &'a [(Identity, PublicKey)],
+	a: &Agreement,
+) -> Expected<'a> {
+	Expected { requester: key, sensors, from_epoch: a.from_epoch, epoch_secs: a.epoch_secs }
 }
 
 /// Agreement `id`, checked to be `key`'s: its requester registered this key.
@@ -258,14 +268,14 @@ pub async fn agreement(chain: &ChainClient, id: u64) -> Result<Agreement, Error>
 async fn sensor_keys(
 	chain: &ChainClient,
 	a: &Agreement,
-) -> Result<HashMap<Identity, PublicKey>, Error> {
-	let mut keys = HashMap::with_capacity(a.sensors.len());
+) -> Result<Vec<(Identity, PublicKey)>, Error> {
+	let mut keys = Vec::with_capacity(a.sensors.len());
 	for s in &a.sensors {
 		let sensor = chain
 			.sensor(s.as_bytes())
 			.await?
 			.ok_or_else(|| Error::UnknownSensor(hex::encode(s.as_bytes())))?;
-		keys.insert(sensor.id, sensor.public_key);
+		keys.push((sensor.id, sensor.public_key));
 	}
 	Ok(keys)
 }

@@ -9,15 +9,18 @@
 //! u16_be(len) || re-encrypted capsule || u32_be(count) || (u32_be(len) || record)*
 //! ```
 //!
-//! The requester checks the manifest against the digest on chain and each segment
-//! against the manifest before it decrypts anything.
+//! The manifest lists every (sensor, epoch) of the delivered range once: as a
+//! segment, or as an empty entry for an epoch of which the sensor uploaded nothing.
+//! The requester checks the manifest against the digest on chain, that it holds
+//! exactly the agreement's (sensor, epoch)s ([`Manifest::check_covers`]), and each
+//! segment against the manifest, before it decrypts anything.
 
 use crate::{malformed, sha256, Error};
 use cbpre::{ReEncryptedCapsule, SealedRecord};
 use serde::{Deserialize, Serialize};
 
-/// The manifest format this crate writes and reads.
-pub const MANIFEST_VERSION: u32 = 1;
+/// The manifest format this crate writes and reads: 2 lists empty epochs.
+pub const MANIFEST_VERSION: u32 = 2;
 
 /// What a delivery holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +38,18 @@ pub struct Manifest {
 	pub to_epoch: u64,
 	/// One segment per sensor and epoch that has data, in the agreement's order.
 	pub segments: Vec<SegmentEntry>,
+	/// Each sensor and epoch of the delivered range without data (no capsule and no
+	/// records), in the agreement's order.
+	pub empty: Vec<EmptyEntry>,
+}
+
+/// A sensor's epoch that holds no data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmptyEntry {
+	/// The sensor's identity, hex.
+	pub sensor: String,
+	/// The epoch.
+	pub epoch: u64,
 }
 
 /// A segment of a delivery.
@@ -78,6 +93,53 @@ impl Manifest {
 			return Err(Error::Manifest(format!("unknown version {}", m.version)));
 		}
 		Ok(m)
+	}
+
+	/// Checks that the manifest covers `sensors × from_epoch..=through_epoch` (the
+	/// agreement's sensors and the epochs delivered) exactly: each (sensor, epoch)
+	/// once, as a segment or an empty entry, and nothing else. A dishonest provider
+	/// cannot leave an epoch out, list one twice, or slip in a segment of another
+	/// agreement of the same requester (its re-key would still open it).
+	pub fn check_covers(
+		&self,
+		sensors: &[cbpre::Identity],
+		from_epoch: u64,
+		through_epoch: u64,
+	) -> Result<(), Error> {
+		let incomplete = |reason: String| Err(Error::Incomplete(reason));
+		if self.from_epoch != from_epoch || self.to_epoch != through_epoch {
+			return incomplete(format!(
+				"the manifest covers epochs {}..={}, not {from_epoch}..={through_epoch}",
+				self.from_epoch, self.to_epoch
+			));
+		}
+		let wanted: Vec<String> = sensors.iter().map(|s| hex::encode(s.as_bytes())).collect();
+		let listed = self
+			.segments
+			.iter()
+			.map(|s| (&s.sensor, s.epoch))
+			.chain(self.empty.iter().map(|e| (&e.sensor, e.epoch)));
+		let mut seen = std::collections::BTreeSet::new();
+		for (sensor, epoch) in listed {
+			if !wanted.contains(sensor) || !(from_epoch..=through_epoch).contains(&epoch) {
+				return incomplete(format!(
+					"sensor {sensor} epoch {epoch} is not in the agreement"
+				));
+			}
+			if !seen.insert((sensor.as_str(), epoch)) {
+				return incomplete(format!("sensor {sensor} epoch {epoch} is listed twice"));
+			}
+		}
+		// Every entry is distinct and inside the range: the range is covered once the
+		// counts agree, and otherwise the first (sensor, epoch) not seen is missing.
+		for sensor in &wanted {
+			for epoch in from_epoch..=through_epoch {
+				if !seen.contains(&(sensor.as_str(), epoch)) {
+					return incomplete(format!("sensor {sensor} epoch {epoch} is missing"));
+				}
+			}
+		}
+		Ok(())
 	}
 }
 
@@ -240,6 +302,7 @@ mod tests {
 			from_epoch: 4,
 			to_epoch: 4,
 			segments: vec![entry],
+			empty: Vec::new(),
 		};
 		let bytes = manifest.to_bytes();
 		let digest = sha256(&bytes);
@@ -252,5 +315,62 @@ mod tests {
 			Manifest::from_bytes_checked(b"{}", &sha256(b"{}")),
 			Err(Error::Manifest(_))
 		));
+	}
+
+	fn manifest(segments: &[(&[u8], u64)], empty: &[(&[u8], u64)], from: u64, to: u64) -> Manifest {
+		let entry = |(sensor, epoch): &(&[u8], u64)| SegmentEntry {
+			sensor: hex::encode(sensor),
+			epoch: *epoch,
+			name: format!("{}-{epoch}", hex::encode(sensor)),
+			size: 0,
+			sha256: String::new(),
+			records: 0,
+		};
+		Manifest {
+			version: MANIFEST_VERSION,
+			agreement: 1,
+			requester: hex::encode(b"bob"),
+			from_epoch: from,
+			to_epoch: to,
+			segments: segments.iter().map(entry).collect(),
+			empty: empty
+				.iter()
+				.map(|(s, e)| EmptyEntry { sensor: hex::encode(s), epoch: *e })
+				.collect(),
+		}
+	}
+
+	fn incomplete(m: &Manifest, sensors: &[&[u8]], from: u64, to: u64) -> String {
+		let ids: Vec<cbpre::Identity> =
+			sensors.iter().map(|s| cbpre::Identity::new(s).expect("id")).collect();
+		match m.check_covers(&ids, from, to) {
+			Err(Error::Incomplete(reason)) => reason,
+			other => panic!("not refused as incomplete: {other:?}"),
+		}
+	}
+
+	#[test]
+	fn a_manifest_covering_every_sensor_and_epoch_once_is_complete_with_empty_epochs() {
+		let m = manifest(&[(b"t1", 4), (b"t1", 5), (b"t2", 5)], &[(b"t2", 4)], 4, 5);
+		let ids =
+			[cbpre::Identity::new(b"t1").expect("id"), cbpre::Identity::new(b"t2").expect("id")];
+		assert_eq!(m.check_covers(&ids, 4, 5), Ok(()));
+	}
+
+	#[test]
+	fn a_manifest_missing_repeating_or_straying_from_the_agreement_is_incomplete() {
+		let (t1, t2): (&[u8], &[u8]) = (b"t1", b"t2");
+		let missing = manifest(&[(t1, 4), (t1, 5), (t2, 5)], &[], 4, 5);
+		assert!(incomplete(&missing, &[t1, t2], 4, 5).contains("epoch 4 is missing"));
+		let twice = manifest(&[(t1, 4), (t1, 4), (t1, 5)], &[], 4, 5);
+		assert!(incomplete(&twice, &[t1], 4, 5).contains("listed twice"));
+		let empty_and_segment = manifest(&[(t1, 4), (t1, 5)], &[(t1, 5)], 4, 5);
+		assert!(incomplete(&empty_and_segment, &[t1], 4, 5).contains("listed twice"));
+		let earlier = manifest(&[(t1, 3), (t1, 4), (t1, 5)], &[], 4, 5);
+		assert!(incomplete(&earlier, &[t1], 4, 5).contains("epoch 3 is not in the agreement"));
+		let other_sensor = manifest(&[(t1, 4), (t2, 4)], &[], 4, 4);
+		assert!(incomplete(&other_sensor, &[t1], 4, 4).contains("not in the agreement"));
+		let shifted = manifest(&[(t1, 5)], &[], 5, 5);
+		assert!(incomplete(&shifted, &[t1], 4, 5).contains("covers epochs 5..=5"));
 	}
 }

@@ -48,6 +48,11 @@ pub enum Error {
 	/// A manifest is not valid JSON of the expected shape.
 	#[error("invalid manifest: {0}")]
 	Manifest(String),
+	/// A delivery does not hold what its agreement bought: a (sensor, epoch)
+	/// missing, listed twice, or outside the agreement, or a record dated outside
+	/// its epoch.
+	#[error("incomplete delivery: {0}")]
+	Incomplete(String),
 }
 
 /// SHA-256 of `bytes`.

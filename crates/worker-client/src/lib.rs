@@ -16,10 +16,7 @@ use sensorshare_protocol::{
 	routes::{Urls, WorkerStats, MAX_WAIT_SECS},
 	upload::sign_record_with_rng,
 };
-use std::{
-	collections::HashMap,
-	time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 /// The largest manifest the client reads: far above the manifest of the largest
 /// agreement the chain allows (a line per sensor and epoch).
@@ -148,13 +145,20 @@ impl Wanted {
 	}
 }
 
-/// The keys a download is checked and decrypted with.
+/// What a download is checked against and decrypted with: the requester's key, and
+/// the agreement as the chain holds it. A delivery must hold each of its sensors'
+/// epochs from `from_epoch` through the delivered one exactly once, every record
+/// dated inside its epoch.
 #[derive(Clone, Copy)]
-pub struct Keys<'a> {
+pub struct Expected<'a> {
 	/// The requester's key: it proves who downloads and runs Decrypt2.
 	pub requester: &'a SecretKey,
-	/// The sensors' public keys, from the chain.
-	pub sensors: &'a HashMap<Identity, PublicKey>,
+	/// The agreement's sensors, in its order, with their public keys from the chain.
+	pub sensors: &'a [(Identity, PublicKey)],
+	/// The agreement's first epoch.
+	pub from_epoch: u64,
+	/// Its sensors' epoch length in seconds.
+	pub epoch_secs: u64,
 }
 
 /// A client of one worker.
@@ -358,13 +362,13 @@ impl WorkerClient {
 	pub async fn download(
 		&self,
 		wanted: &Wanted,
-		keys: &Keys<'_>,
+		expected: &Expected<'_>,
 		rng: &mut impl CryptoRngCore,
 		mut progress: impl FnMut(u64),
 	) -> Result<Fetched, ClientError> {
 		let (agreement, through_epoch, wait) =
 			(wanted.agreement(), wanted.through_epoch(), wanted.wait());
-		let Keys { requester, sensors } = *keys;
+		let Expected { requester, sensors, from_epoch, epoch_secs } = *expected;
 		let (mut download, mut decrypt2, mut open) = Default::default();
 		let started = Instant::now();
 		let mut token = self.token_waiting(agreement, requester, rng, wait).await?;
@@ -391,6 +395,8 @@ impl WorkerClient {
 				manifest.agreement, manifest.to_epoch
 			)));
 		}
+		let ids: Vec<Identity> = sensors.iter().map(|(id, _)| *id).collect();
+		manifest.check_covers(&ids, from_epoch, through_epoch)?;
 		let mut out = Vec::with_capacity(manifest.segments.len());
 		for entry in &manifest.segments {
 			let started = Instant::now();
@@ -410,7 +416,8 @@ impl WorkerClient {
 			progress(segment.len() as u64);
 			let segment = entry.open(&segment)?;
 			let meta = *segment.capsule.meta();
-			let sensor_key = sensors.get(&meta.id).ok_or_else(|| {
+			let sensor_key = sensors.iter().find(|(id, _)| *id == meta.id).map(|(_, k)| k);
+			let sensor_key = sensor_key.ok_or_else(|| {
 				ClientError::Unexpected(format!("sensor {}", hex::encode(meta.id.as_bytes())))
 			})?;
 			if segment.capsule.delegatee() != requester.id()
@@ -429,6 +436,13 @@ impl WorkerClient {
 			let mut readings = Vec::with_capacity(segment.records.len());
 			for record in &segment.records {
 				let header = RecordHeader::from_bytes(record.header())?;
+				if header.epoch(epoch_secs) != Some(meta.epoch) {
+					return Err(sensorshare_protocol::Error::Incomplete(format!(
+						"a record of sensor {} epoch {} is dated {} ms, outside its epoch",
+						entry.sensor, meta.epoch, header.timestamp_ms
+					))
+					.into());
+				}
 				readings.push((header, m.open(&Meta::new(meta.id, meta.epoch), record)?));
 			}
 			readings.sort_by_key(|(h, _)| *h);
