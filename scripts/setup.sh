@@ -47,4 +47,11 @@ if [[ ! -x .tools/bluez/bin/python ]] || ! .tools/bluez/bin/python -c 'import db
 	python3 -m venv .tools/bluez
 	.tools/bluez/bin/pip install -q 'dbus-next==0.2.3'
 fi
+# cargo-fuzz, for the fuzz targets in fuzz/ (scripts/fuzz.sh). It drives libFuzzer
+# through rustc flags that need a nightly compiler; the script runs the pinned
+# stable one with RUSTC_BOOTSTRAP=1 instead, as no second toolchain is needed.
+if ! cargo fuzz --version 2>/dev/null | grep -q '0.12.0'; then
+	echo "setup: installing cargo-fuzz 0.12.0"
+	cargo install --locked cargo-fuzz --version 0.12.0
+fi
 echo "setup: done"
