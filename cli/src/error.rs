@@ -94,9 +94,9 @@ impl From<MarketClientError> for CliError {
 			e @ (MarketClientError::UnknownAgreement(_) | MarketClientError::NoCaKey) => {
 				CliError::NotFound(e.to_string())
 			},
-			e @ (MarketClientError::WrongKey(_) | MarketClientError::DigestMismatch(_)) => {
-				CliError::Verification(e.to_string())
-			},
+			e @ (MarketClientError::WrongKey(_)
+			| MarketClientError::DigestMismatch(_)
+			| MarketClientError::EmptyMismatch(_)) => CliError::Verification(e.to_string()),
 			MarketClientError::Invalid(reason) => CliError::Invalid(reason),
 			e @ MarketClientError::Io { .. } => CliError::Io(e.to_string()),
 		}

@@ -395,12 +395,21 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 			let inc = chain.confirm(&signer(&account)?, id).await?;
 			let settled = inc.find::<api::data_market::events::AgreementSettled>()?;
 			match settled {
-				Some(s) => println!(
-					"Agreement {id} confirmed in block {}: owner paid {}, provider paid {}",
-					inc.block_number,
-					format_units(s.owner_paid),
-					format_units(s.provider_paid)
-				),
+				Some(s) => {
+					println!(
+						"Agreement {id} confirmed in block {}: owner paid {}, provider paid {}",
+						inc.block_number,
+						format_units(s.owner_paid),
+						format_units(s.provider_paid)
+					);
+					if s.refunded > 0 {
+						println!(
+							"  {} refunded to you ({} sensor-epoch(s) without data)",
+							format_units(s.refunded),
+							s.empty_epochs
+						);
+					}
+				},
 				None => println!("Agreement {id} confirmed in block {}", inc.block_number),
 			}
 		},
@@ -505,6 +514,12 @@ async fn fetch(
 		fetched.epochs.len(),
 		rows.len()
 	);
+	if !fetched.empty.is_empty() {
+		eprintln!(
+			"  {} sensor-epoch(s) without data, as the chain records: not charged for",
+			fetched.empty.len()
+		);
+	}
 	eprintln!(
 		"  {} bytes downloaded in {:.0?}; Decrypt2 {:.1?}, records opened in {:.1?}",
 		fetched.bytes, fetched.download, fetched.decrypt2, fetched.open

@@ -1,13 +1,15 @@
 //! A dishonest storage provider against `sensorshare fetch`: the real worker
 //! delivers one agreement honestly; then, with the worker stopped, the provider
-//! writes deliveries of its own making for four more agreements of the same buyer
+//! writes deliveries of its own making for five more agreements of the same buyer
 //! into the store, puts their digests on chain, and starts the worker again to serve
 //! them. Each is refused with exit 6 (a failed verification), and nothing is written:
 //! - a segment listed twice (and the second epoch left out),
 //! - a segment of the buyer's earlier agreement (its re-key still opens it),
 //! - an epoch left out,
 //! - a record dated outside its epoch, sealed under the epoch's data key (which a
-//!   provider that is also a buyer of the epoch knows).
+//!   provider that is also a buyer of the epoch knows),
+//! - an epoch with data withheld and listed as empty in the manifest, while the
+//!   chain is told it has data (so the provider would be paid for it).
 
 use bytes::Bytes;
 use cbpre::{Meta, SecretKey};
@@ -21,7 +23,7 @@ use sensorshare_cloud_worker::{
 	store::{access_path, manifest_path, segment_path, Store},
 };
 use sensorshare_protocol::{
-	delivery::{encode_segment, Manifest, Segment, SegmentEntry},
+	delivery::{encode_segment, EmptyEntry, Manifest, Segment, SegmentEntry},
 	header::RecordHeader,
 	keyfile::{save_secret_key, Existing},
 	reading::{Quantity, Reading},
@@ -99,7 +101,7 @@ async fn agreement(chain: &ChainClient, sensor: &SecretKey, (from, to): (u64, u6
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deliveries_that_leave_out_repeat_borrow_or_misdate_are_refused_with_exit_6() {
+async fn deliveries_that_leave_out_repeat_borrow_misdate_or_withhold_are_refused_with_exit_6() {
 	let mut node = DevNode::start(&[]).expect("the node starts");
 	let chain = node.client().await;
 	let url = node.url();
@@ -117,6 +119,7 @@ async fn deliveries_that_leave_out_repeat_borrow_or_misdate_are_refused_with_exi
 	let listing = Listing {
 		price_per_epoch: UNIT,
 		epoch_secs: EPOCH_SECS,
+		first_epoch: 0,
 		provider: ferdie.public_key().to_account_id(),
 		description: "tag".into(),
 	};
@@ -176,14 +179,21 @@ async fn deliveries_that_leave_out_repeat_borrow_or_misdate_are_refused_with_exi
 		..segment(0)
 	};
 
-	let cases: Vec<(&str, (u64, u64), Vec<SegmentEntry>)> = vec![
-		("listed twice", (e0, e0 + 1), vec![segment(0), segment(0)]),
-		("not in the agreement", (e0 + 1, e0 + 2), vec![segment(0), segment(1)]),
-		("missing", (e0, e0 + 1), vec![segment(0)]),
-		("outside its epoch", (e0, e0 + 1), vec![misdated_entry.clone(), segment(1)]),
+	// An epoch with data, withheld and listed as empty, while the chain is told it
+	// has data: the provider would be paid for it.
+	let withheld = vec![EmptyEntry { sensor: segment(1).sensor, epoch: segment(1).epoch }];
+	// Why the client refuses it, the epochs requested, and the manifest's segments
+	// and empty entries.
+	type Case<'a> = (&'a str, (u64, u64), Vec<SegmentEntry>, Vec<EmptyEntry>);
+	let cases: Vec<Case> = vec![
+		("listed twice", (e0, e0 + 1), vec![segment(0), segment(0)], vec![]),
+		("not in the agreement", (e0 + 1, e0 + 2), vec![segment(0), segment(1)], vec![]),
+		("missing", (e0, e0 + 1), vec![segment(0)], vec![]),
+		("outside its epoch", (e0, e0 + 1), vec![misdated_entry.clone(), segment(1)], vec![]),
+		("as empty, but the chain was told it has data", (e0, e0 + 1), vec![segment(0)], withheld),
 	];
 	let mut dishonest = Vec::new();
-	for (why, (from, to), segments) in cases {
+	for (why, (from, to), segments, empty) in cases {
 		let id = agreement(&chain, &sensor, (from, to)).await;
 		store.put(&access_path(id), access.clone()).await.expect("access list");
 		for entry in &segments {
@@ -199,12 +209,13 @@ async fn deliveries_that_leave_out_repeat_borrow_or_misdate_are_refused_with_exi
 			from_epoch: from,
 			to_epoch: to,
 			segments,
+			empty,
 			..manifest.clone()
 		};
 		let bytes = forged.to_bytes();
 		store.put(&manifest_path(id, to), Bytes::from(bytes.clone())).await.expect("manifest");
 		let location = Location::new(&format!("http://127.0.0.1:{port}"), id, to).to_url();
-		chain.deliver(&ferdie, id, to, &location, sha256(&bytes)).await.expect("delivered");
+		chain.deliver(&ferdie, id, to, &location, sha256(&bytes), &[]).await.expect("delivered");
 		dishonest.push((why, id));
 	}
 

@@ -28,7 +28,10 @@ use sensorshare_chain_client::{
 	AccountId32, AgreementStatus, ChainClient, Error as ChainError, Keypair, MarketError, Progress,
 };
 use sensorshare_protocol::{
-	delivery::{record_frame, segment_head, EmptyEntry, Manifest, SegmentEntry, MANIFEST_VERSION},
+	delivery::{
+		record_frame, segment_head, EmptyEntry, EmptyEpoch, Manifest, SegmentEntry,
+		MANIFEST_VERSION,
+	},
 	routes::Location,
 	sha256,
 };
@@ -114,6 +117,9 @@ pub struct Written {
 	pub resumed: bool,
 	/// Time spent verifying and re-encrypting capsules.
 	pub reencrypt: std::time::Duration,
+	/// The sensor-epochs this delivery newly covers that are empty, as `deliver`
+	/// names them on chain.
+	pub empty: Vec<EmptyEpoch>,
 }
 
 /// Why a delivery could not be built.
@@ -176,6 +182,7 @@ pub async fn write_delivery(store: &Store, job: &Job) -> Result<Written, Deliver
 			segments: manifest.segments.len(),
 			resumed: true,
 			reencrypt: Default::default(),
+			empty: job.new_empty(&manifest),
 		});
 	}
 	let rekeyed = u64::from(job.progress.rekeyed);
@@ -233,7 +240,17 @@ pub async fn write_delivery(store: &Store, job: &Job) -> Result<Written, Deliver
 		segments: manifest.segments.len(),
 		resumed: false,
 		reencrypt: tally.reencrypt,
+		empty: job.new_empty(&manifest),
 	})
+}
+
+impl Job {
+	/// The empty entries of `manifest` among the epochs this job newly delivers.
+	fn new_empty(&self, manifest: &Manifest) -> Vec<EmptyEpoch> {
+		let ids: Vec<Identity> = self.sensors.iter().map(|(id, _)| *id).collect();
+		let first_new = self.progress.next_delivery_epoch().unwrap_or(u64::MAX);
+		manifest.empty_epochs(&ids, first_new)
+	}
 }
 
 /// What writing segments took.
@@ -536,13 +553,19 @@ impl Deliverer {
 			},
 		}
 		let location = Location::new(&self.public_url, id, through_epoch).to_url();
-		match self.chain.deliver(&self.signer, id, through_epoch, &location, written.digest).await {
+		let empty = &written.empty;
+		match self
+			.chain
+			.deliver(&self.signer, id, through_epoch, &location, written.digest, empty)
+			.await
+		{
 			Ok(included) => {
 				tracing::info!(
 					agreement = id,
 					through_epoch,
 					block = included.block_number,
 					segments = written.segments,
+					empty = written.empty.len(),
 					bytes = written.record_bytes,
 					resumed = written.resumed,
 					"delivered"

@@ -99,7 +99,7 @@ async fn slow_clients_floods_and_junk_are_bounded_and_the_honest_requester_still
 	let keys = sensor_keys(&[&sensor]);
 	let keys = expected(&bob, &keys, 10);
 	client
-		.download(&delivery(id, 10, digest), &keys, &mut rng(8), |_| {})
+		.download(&delivery(&chain.client, id, 10, digest).await, &keys, &mut rng(8), |_| {})
 		.await
 		.expect("Bob downloads after the flood");
 

@@ -43,7 +43,7 @@ async fn an_epoch_missing_its_capsule_is_delivered_whole_once_the_capsule_arrive
 	let keys = sensor_keys(&[sensor]);
 	let keys = expected(bob, &keys, 10);
 	let got = client
-		.download(&delivery(id, 10, digest), &keys, &mut rng(4), |_| {})
+		.download(&delivery(&chain.client, id, 10, digest).await, &keys, &mut rng(4), |_| {})
 		.await
 		.expect("downloads");
 	assert_eq!(got.epochs.len(), 1);

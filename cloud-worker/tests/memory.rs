@@ -82,7 +82,7 @@ async fn delivering_and_serving_a_large_epoch_keeps_the_worker_under_100_mb() {
 	let keys = sensor_keys(&[sensor]);
 	let keys = expected(bob, &keys, epoch);
 	let fetched = client
-		.download(&delivery(id, epoch, digest), &keys, &mut rng(9), |_| {})
+		.download(&delivery(&chain.client, id, epoch, digest).await, &keys, &mut rng(9), |_| {})
 		.await
 		.expect("the delivery downloads and decrypts");
 	assert_eq!(fetched.epochs.len(), 1);

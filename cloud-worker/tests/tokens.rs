@@ -22,7 +22,7 @@ async fn a_delivery_larger_than_a_tokens_lifetime_still_downloads() {
 	let keys = expected(bob, &keys, 10);
 	let slow = |_| std::thread::sleep(Duration::from_millis(700));
 	let fetched = client
-		.download(&delivery(id, 13, digest), &keys, &mut rng(3), slow)
+		.download(&delivery(&chain.client, id, 13, digest).await, &keys, &mut rng(3), slow)
 		.await
 		.expect("downloads with a fresh token");
 	assert_eq!(fetched.epochs.len(), 4);

@@ -7,7 +7,7 @@ mod common;
 use cbpre::{DataKey, Meta};
 use common::*;
 use reqwest::StatusCode;
-use sensorshare_chain_client::AgreementStatus;
+use sensorshare_chain_client::{api, AgreementStatus, EmptyEpoch};
 use sensorshare_protocol::routes::{self, Location, Urls};
 use sensorshare_worker_client::{ClientError, Uploaded, Wanted};
 use std::time::Duration;
@@ -52,7 +52,7 @@ async fn an_accepted_agreement_is_delivered_and_decrypts_for_the_requester_only(
 	let keys = expected(&bob, &keys, 11);
 	let mut got = worker
 		.client
-		.download(&delivery(id, 12, digest), &keys, &mut rng(9), |_| {})
+		.download(&delivery(&chain.client, id, 12, digest).await, &keys, &mut rng(9), |_| {})
 		.await
 		.expect("fetch")
 		.epochs;
@@ -126,7 +126,7 @@ async fn a_requester_that_waits_gets_its_delivery_as_soon_as_it_is_written() {
 	let keys = expected(&bob, &keys, 10);
 	let checked = worker
 		.client
-		.download(&delivery(id, 11, digest), &keys, &mut rng(6), |_| {})
+		.download(&delivery(&chain.client, id, 11, digest).await, &keys, &mut rng(6), |_| {})
 		.await
 		.expect("the delivery checks against the chain");
 	assert_eq!(checked.epochs, fetched.epochs);
@@ -294,9 +294,10 @@ async fn a_subscription_is_delivered_in_steps_as_its_epochs_are_re_keyed() {
 	let a = chain.client.agreement(id).await.expect("read").expect("open");
 	assert_eq!((a.status, a.rekeyed, a.delivered), (AgreementStatus::Accepted, 1, 1));
 	let fetch = |through, digest, seed| {
-		let client = worker.client.clone();
+		let (client, chain) = (worker.client.clone(), chain.client.clone());
 		async move {
-			client.download(&delivery(id, through, digest), &keys, &mut rng(seed), |_| {}).await
+			let wanted = delivery(&chain, id, through, digest).await;
+			client.download(&wanted, &keys, &mut rng(seed), |_| {}).await
 		}
 	};
 	assert_eq!(readings(fetch(10, first, 1).await.expect("the first step")), vec![(10, 2)]);
@@ -315,4 +316,77 @@ async fn a_subscription_is_delivered_in_steps_as_its_epochs_are_re_keyed() {
 	let got = fetch(10, first, 3).await.expect("the first step, again");
 	assert_eq!(readings(got), vec![(10, 2)]);
 	worker.stop().await;
+}
+
+/// The total balance (free and held) of `who`.
+async fn total(chain: &Chain, who: &str) -> u128 {
+	let who = account(who);
+	chain.client.free_balance(&who).await.expect("free")
+		+ chain.client.reserved_balance(&who).await.expect("held")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn epochs_without_data_are_named_empty_and_refunded_at_settlement_to_the_unit() {
+	let chain = Chain::start().await;
+	let worker = Worker::start(&chain.node.url(), chain.node.dir()).await;
+	let (s1, s2, bob) = (enroll("sensor-1", 1), enroll("sensor-2", 2), enroll("bob", 3));
+	chain.register_sensor("//Alice", &s1, "//Ferdie").await;
+	chain.register_sensor("//Alice", &s2, "//Ferdie").await;
+	chain.register_identity("//Bob", &bob).await;
+	// Sensor 1 sent epochs 10 and 11; sensor 2 only 11.
+	upload_epoch(&worker.client, &s1, 10, 2).await;
+	upload_epoch(&worker.client, &s1, 11, 2).await;
+	upload_epoch(&worker.client, &s2, 11, 2).await;
+
+	let id = chain.request("//Bob", &[&s1, &s2], 10, 11).await;
+	chain.accept("//Alice", id, &[&s1, &s2], &public_key(&bob)).await;
+	let (_, digest) = chain.delivered(id, DELIVERY).await;
+	let empty = chain.client.empty_epochs(id).await.expect("empty epochs");
+	assert_eq!(empty, vec![EmptyEpoch { sensor: 1, epoch: 10 }], "sensor 2's epoch 10");
+	let a = chain.client.agreement(id).await.expect("read").expect("open");
+	assert_eq!((a.empty_epochs, a.empty_price), (1, PRICE));
+
+	// Bob's client agrees: three segments and the one empty epoch the chain names.
+	let keys = sensor_keys(&[&s1, &s2]);
+	let wanted = delivery(&chain.client, id, 11, digest).await;
+	let fetched = worker
+		.client
+		.download(&wanted, &expected(&bob, &keys, 10), &mut rng(5), |_| {})
+		.await
+		.expect("fetch");
+	assert_eq!((fetched.epochs.len(), fetched.empty), (3, empty));
+
+	let before = [
+		total(&chain, "//Alice").await,
+		total(&chain, "//Ferdie").await,
+		total(&chain, "//Bob").await,
+	];
+	let included = chain.client.confirm(&key("//Bob"), id).await.expect("confirmed");
+	let settled = included
+		.find::<api::data_market::events::AgreementSettled>()
+		.expect("events")
+		.expect("settled");
+	let fee = a.fee_per_epoch;
+	assert_eq!(
+		(settled.owner_paid, settled.provider_paid, settled.refunded, settled.empty_epochs),
+		(3 * PRICE, 3 * fee, PRICE + fee, 1),
+		"three of four sensor-epochs paid, the fourth refunded"
+	);
+	let tx_fee: u128 = chain
+		.client
+		.fees_paid(included.block_hash)
+		.await
+		.expect("fees")
+		.into_iter()
+		.filter(|(who, _)| *who == account("//Bob"))
+		.map(|(_, f)| f)
+		.sum();
+	let after = [
+		total(&chain, "//Alice").await,
+		total(&chain, "//Ferdie").await,
+		total(&chain, "//Bob").await,
+	];
+	assert_eq!(after[0], before[0] + 3 * PRICE, "the owner got the price of three");
+	assert_eq!(after[1], before[1] + 3 * fee, "the provider got the fee of three");
+	assert_eq!(after[2], before[2] - 3 * (PRICE + fee) - tx_fee, "Bob paid for three, to the unit");
 }

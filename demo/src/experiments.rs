@@ -18,7 +18,7 @@ use crate::{
 };
 use cbpre::{Identity, SecretKey};
 use sensorshare_chain_client::{
-	api, signer_from_uri, subxt::utils::MultiAddress, ChainClient, Listing, UNIT,
+	api, signer_from_uri, subxt::utils::MultiAddress, ChainClient, EmptyEpoch, Listing, UNIT,
 };
 use sensorshare_worker_client::WorkerClient;
 use std::{
@@ -138,6 +138,7 @@ impl Bench {
 		let listing = Listing {
 			price_per_epoch: UNIT,
 			epoch_secs: 60,
+			first_epoch: 0,
 			provider: ferdie,
 			description: "no agent answers for it".into(),
 		};
@@ -233,7 +234,7 @@ impl Bench {
 		let rekeygen = t.elapsed();
 		let (_, _, recorded) =
 			self.log.wait(id, TIMEOUT, |p| p.delivered.filter(|(t, ..)| *t == last)).await?;
-		self.settle(settling, requester, id, fetched.digest, 0);
+		self.settle(settling, requester, id, (fetched.digest, fetched.empty), 0);
 
 		let delivery = ms(accepted, ready);
 		Ok(Fig3Sample {
@@ -256,14 +257,14 @@ impl Bench {
 		settling: &mut Settling,
 		requester: Arc<Requester>,
 		id: u64,
-		digest: [u8; 32],
+		(digest, empty): ([u8; 32], Vec<EmptyEpoch>),
 		round: usize,
 	) {
 		let (chain, log, last) = (self.chain().clone(), self.log.clone(), self.epochs.1);
 		settling.spawn(within(format!("agreement {id} settled"), async move {
 			let (_, block, _) =
 				log.wait(id, TIMEOUT, |p| p.delivered.filter(|(t, ..)| *t == last)).await?;
-			requester.check_delivery(&chain, id, &digest).await?;
+			requester.check_delivery(&chain, id, &digest, &empty).await?;
 			requester.confirm(&chain, id).await?;
 			Ok::<_, Error>((round, block))
 		}));
@@ -298,7 +299,13 @@ impl Bench {
 				)
 				.await?;
 				let latency = started.elapsed();
-				Ok::<_, Error>((id, requester, latency, included.block_number, fetched.digest))
+				Ok::<_, Error>((
+					id,
+					requester,
+					latency,
+					included.block_number,
+					(fetched.digest, fetched.empty),
+				))
 			});
 		}
 		let (mut latencies, mut first) = (Vec::new(), u32::MAX);

@@ -117,6 +117,9 @@ fn main() {
 					.try_into()
 					.expect("short"),
 				digest: [9; 32],
+				empty: vec![pallet_data_market::EmptyEpoch { sensor: 1, epoch: 7 }]
+					.try_into()
+					.expect("one empty epoch"),
 			},
 		),
 		("confirm", Call::confirm { id: 3 }),

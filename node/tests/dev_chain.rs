@@ -186,6 +186,7 @@ async fn a_registered_sensor_is_finalized_on_the_dev_chain() {
 		possession,
 		price_per_epoch: 1_000_000_000,
 		epoch_secs: 60,
+		first_epoch: 0,
 		storage_provider: Sr25519Keyring::Ferdie.to_account_id(),
 		description: b"SensorTag CC2650, lab".to_vec().try_into().expect("a short text"),
 	});

@@ -66,10 +66,11 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("sensorshare"),
 	impl_name: alloc::borrow::Cow::Borrowed("sensorshare"),
 	authoring_version: 1,
-	spec_version: 102,
+	spec_version: 103,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
-	transaction_version: 1,
+	// 2: `deliver` names the sensor-epochs delivered empty.
+	transaction_version: 2,
 	system_version: 1,
 };
 
@@ -144,7 +145,7 @@ pub type UncheckedExtrinsic =
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
 /// Storage migrations run on a runtime upgrade.
-type Migrations = ();
+type Migrations = (pallet_data_market::migrations::v3::MigrateToV3<Runtime>,);
 
 /// Dispatches incoming extrinsics to the pallets.
 pub type Executive = frame_executive::Executive<

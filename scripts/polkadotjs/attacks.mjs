@@ -88,7 +88,8 @@ function registerSensor(id, owner, price, provider) {
   const out = execFileSync(
     sensorBin,
     ['--chain-url', url, 'register', '--id', id, '--key', join(dir, `${id}.key`), '--dev-ca',
-      '--owner', owner, '--price', price, '--epoch-secs', '5', '--provider', provider],
+      '--owner', owner, '--price', price, '--epoch-secs', '5', '--first-epoch', '0',
+      '--provider', provider],
     { encoding: 'utf8' },
   );
   const block = Number(/in block (\d+)/.exec(out)?.[1]);
@@ -125,7 +126,7 @@ await refused(
 );
 await refused(
   'register_sensor with a random point as certificate',
-  api.tx.dataMarket.registerSensor(idOf(`mallory-${suffix}`), point, hex(random(64)), 0, 5,
+  api.tx.dataMarket.registerSensor(idOf(`mallory-${suffix}`), point, hex(random(64)), 0, 5, 0,
     ferdie.address, '0x'),
   eve,
   'InvalidPossession',
@@ -144,7 +145,7 @@ check((await send(api.tx.dataMarket.deregisterSensor(vid), dave)).error === null
   'Dave deregistered his sensor');
 await refused(
   "register_sensor of Dave's deregistered sensor by Eve, with Dave's (id, cert, proof)",
-  api.tx.dataMarket.registerSensor(vid, vcert, vproof, 0, 5, ferdie.address, '0x'),
+  api.tx.dataMarket.registerSensor(vid, vcert, vproof, 0, 5, 0, ferdie.address, '0x'),
   eve,
   'InvalidPossession',
 );
@@ -188,6 +189,11 @@ check(stored[0].length === 2, `two epochs re-keyed, not three (${stored[0].lengt
 // Ferdie's worker delivers, Bob confirms. Every balance to the unit.
 const owner = sensor.owner.toString() === alice.address ? alice : null;
 check(owner !== null, "tag-1 is Alice's");
+// Two epochs that ended at least one epoch ago, neither before the sensor's first.
+const firstEpoch = sensor.firstEpoch.toBigInt();
+while ((await epochNow(epochSecs)) - 2n < firstEpoch + 1n) {
+  await new Promise((r) => setTimeout(r, 1000));
+}
 const last = (await epochNow(epochSecs)) - 2n;
 const parties = [alice, ferdie, bob];
 const before = await Promise.all(parties.map(total));
@@ -204,8 +210,14 @@ for (let i = 0; ; i += 1) {
 }
 const confirmed = await send(api.tx.dataMarket.confirm(id), bob);
 const settled = event(confirmed.events, 'AgreementSettled').data;
-check(settled.ownerPaid.toBigInt() === price && settled.providerPaid.toBigInt() === fee &&
-  settled.refunded.toBigInt() === 0n, 'settled: the owner paid the price, the provider the fee');
+const [ownerPaid, providerPaid, refunded] =
+  [settled.ownerPaid.toBigInt(), settled.providerPaid.toBigInt(), settled.refunded.toBigInt()];
+const empty = settled.emptyEpochs.toNumber();
+console.log(`     settled: owner ${ownerPaid}, provider ${providerPaid}, refunded ${refunded} (${empty} empty)`);
+check(ownerPaid + providerPaid + refunded === price + fee, 'the escrow is paid out exactly');
+check(empty > 0 || (ownerPaid === price && providerPaid === fee),
+  'settled: the owner paid the price, the provider the fee');
+check(empty === 0 || refunded > 0n, 'the epochs without data are refunded');
 const fees = new Map();
 for (let n = req.block; n <= confirmed.block; n += 1) {
   const events = await (await api.at(await api.rpc.chain.getBlockHash(n))).query.system.events();
@@ -217,7 +229,7 @@ for (let n = req.block; n <= confirmed.block; n += 1) {
   }
 }
 const after = await Promise.all(parties.map(total));
-const expect = [price, fee, -(price + fee)];
+const expect = [ownerPaid, providerPaid, -(ownerPaid + providerPaid)];
 parties.forEach((p, i) => {
   const change = after[i] - before[i] + (fees.get(p.address) ?? 0n);
   check(change === expect[i], `${['owner', 'provider', 'requester'][i]}: ${change} besides fees, expected ${expect[i]}`);

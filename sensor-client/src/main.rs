@@ -54,6 +54,11 @@ enum Command {
 		/// Epoch length in seconds.
 		#[arg(long, default_value_t = 60)]
 		epoch_secs: u64,
+		/// The first epoch of which the sensor has data to sell (epochs before it
+		/// cannot be requested); the current epoch by default. Give an earlier one
+		/// only for readings already in the provider's store.
+		#[arg(long)]
+		first_epoch: Option<u64>,
 		/// The storage provider's account (SS58), Ferdie's on a dev chain by default.
 		#[arg(long, default_value = "5CiPPseXPECbkjWCa6MnjNokrgYjMqmKndv2rSnekmSK2DjL")]
 		provider: String,
@@ -127,6 +132,7 @@ async fn main() -> anyhow::Result<()> {
 			owner,
 			price,
 			epoch_secs,
+			first_epoch,
 			provider,
 			description,
 			force,
@@ -143,6 +149,10 @@ async fn main() -> anyhow::Result<()> {
 				price_per_epoch: parse_units(&price)
 					.context("--price: an amount in SENS, like 1.5")?,
 				epoch_secs,
+				first_epoch: first_epoch.unwrap_or_else(|| {
+					let now = sensorshare_service::clock::now_secs();
+					sensorshare_market::epoch::of_secs(now, epoch_secs).unwrap_or(0)
+				}),
 				provider: AccountId32::from_str(&provider)
 					.map_err(|e| anyhow::anyhow!("--provider: {e}"))?,
 				description,

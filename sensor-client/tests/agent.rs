@@ -37,6 +37,7 @@ async fn subscription(chain: &ChainClient) -> (Agreement, SecretKey, SecretKey, 
 	let listing = Listing {
 		price_per_epoch: UNIT,
 		epoch_secs: EPOCH_SECS,
+		first_epoch: 0,
 		provider: ferdie,
 		description: "t".into(),
 	};

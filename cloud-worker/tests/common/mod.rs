@@ -50,6 +50,7 @@ impl Chain {
 		let listing = Listing {
 			price_per_epoch: PRICE,
 			epoch_secs: EPOCH_SECS,
+			first_epoch: 0,
 			provider: account(provider),
 			description: "test sensor".into(),
 		};
@@ -183,9 +184,15 @@ pub async fn all_rekeys(
 }
 
 /// What `download` needs to fetch the delivery of `id` through `through_epoch` that
-/// is on chain with `digest`.
-pub fn delivery(id: u64, through_epoch: u64, digest: [u8; 32]) -> Wanted {
-	Wanted::OnChain(DeliveryRef { agreement: id, through_epoch, digest })
+/// is on chain with `digest`, with the sensor-epochs `chain` holds as empty.
+pub async fn delivery(
+	chain: &ChainClient,
+	id: u64,
+	through_epoch: u64,
+	digest: [u8; 32],
+) -> Wanted {
+	let empty = chain.empty_epochs(id).await.expect("the empty epochs");
+	Wanted::OnChain(DeliveryRef { agreement: id, through_epoch, digest, empty })
 }
 
 /// A dev enrolment.
@@ -431,8 +438,9 @@ pub async fn assert_each_delivered_once_as_stored(
 		let a = chain.client.agreement(*id).await.expect("read").expect("open");
 		let (_, digest) = a.delivery.expect("delivered");
 		let expected = expected(requester, &keys, a.from_epoch);
+		let wanted = delivery(&chain.client, *id, a.to_epoch, digest).await;
 		worker
-			.download(&delivery(*id, a.to_epoch, digest), &expected, &mut rng(*id), |_| {})
+			.download(&wanted, &expected, &mut rng(*id), |_| {})
 			.await
 			.expect("the delivery on chain is the one stored");
 	}

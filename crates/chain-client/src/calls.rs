@@ -2,12 +2,18 @@
 //! the runtime that builds a data-market transaction.
 
 use crate::{
-	api::{self, runtime_types::bounded_collections::bounded_vec::BoundedVec},
+	api::{
+		self,
+		runtime_types::{
+			bounded_collections::bounded_vec::BoundedVec,
+			sensorshare_market::EmptyEpoch as ChainEmptyEpoch,
+		},
+	},
 	AccountId32, Balance, ChainClient, Error, Included, Keypair, Sensor,
 };
 use cbpre::{rand_core::CryptoRngCore, SecretKey};
 pub use sensorshare_market::possession::Kind as RegistrationKind;
-use sensorshare_market::{Quote, Rates};
+use sensorshare_market::{EmptyEpoch, Quote, Rates};
 
 /// For each sensor of an agreement, in its order, one re-key per epoch of a run.
 pub type ReKeys = Vec<Vec<[u8; 32]>>;
@@ -19,6 +25,9 @@ pub struct Listing {
 	pub price_per_epoch: Balance,
 	/// Its epoch length in seconds.
 	pub epoch_secs: u64,
+	/// The first epoch of which it has data to sell: earlier epochs cannot be
+	/// requested. A new sensor's is the current epoch.
+	pub first_epoch: u64,
 	/// The storage provider that holds its data.
 	pub provider: AccountId32,
 	/// Free text shown to buyers.
@@ -118,6 +127,7 @@ impl ChainClient {
 			proof,
 			listing.price_per_epoch,
 			listing.epoch_secs,
+			listing.first_epoch,
 			listing.provider,
 			BoundedVec(listing.description.into_bytes()),
 		);
@@ -189,7 +199,9 @@ impl ChainClient {
 		self.submit(&call, signer).await
 	}
 
-	/// Records the delivery of agreement `id` through `through_epoch`.
+	/// Records the delivery of agreement `id` through `through_epoch`, at
+	/// `location`, with its manifest's `digest`; `empty` names the sensor-epochs it
+	/// newly covers that had no data, in ascending order.
 	pub async fn deliver(
 		&self,
 		signer: &Keypair,
@@ -197,12 +209,15 @@ impl ChainClient {
 		through_epoch: u64,
 		location: &str,
 		digest: [u8; 32],
+		empty: &[EmptyEpoch],
 	) -> Result<Included, Error> {
+		let empty = empty.iter().map(|e| ChainEmptyEpoch { sensor: e.sensor, epoch: e.epoch });
 		let call = api::tx().data_market().deliver(
 			id,
 			through_epoch,
 			BoundedVec(location.as_bytes().to_vec()),
 			digest,
+			BoundedVec(empty.collect()),
 		);
 		self.submit(&call, signer).await
 	}

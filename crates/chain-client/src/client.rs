@@ -396,6 +396,17 @@ impl ChainClient {
 		Ok(out)
 	}
 
+	/// The sensor-epochs of agreement `id` that its deliveries named empty, in the
+	/// order of the deliveries.
+	pub async fn empty_epochs(
+		&self,
+		id: u64,
+	) -> Result<Vec<sensorshare_market::EmptyEpoch>, Error> {
+		let addr = api::storage().data_market().empty_epochs(id);
+		let found = self.api.storage().at_latest().await?.fetch(&addr).await?;
+		Ok(found.map_or_else(Vec::new, |e| e.0.into_iter().map(Into::into).collect()))
+	}
+
 	/// The re-keys of an accepted agreement: for each sensor, one per epoch.
 	pub async fn rekeys(&self, id: u64) -> Result<Option<Vec<Vec<cbpre::ReKey>>>, Error> {
 		let addr = api::storage().data_market().re_keys(id);

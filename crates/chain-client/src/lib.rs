@@ -30,7 +30,7 @@ pub use calls::{Listing, ReKeys, RegistrationKind};
 pub use client::{signer_from_uri, ChainClient, Included};
 pub use error::{Error, MarketError};
 pub use follow::{Follower, MarketBlock};
-pub use sensorshare_market::{Progress, Quote};
+pub use sensorshare_market::{Due, EmptyEpoch, Progress, Quote};
 pub use subxt;
 pub use subxt::utils::{AccountId32, H256};
 pub use subxt_signer::sr25519::Keypair;

@@ -1,8 +1,9 @@
 //! The chain's records as plain Rust types, keys checked on the way in.
 
+use crate::api::runtime_types::sensorshare_market::EmptyEpoch as ChainEmptyEpoch;
 use crate::{api::runtime_types::pallet_data_market::types as chain, AccountId32, Balance, Error};
 use cbpre::PublicKey;
-use sensorshare_market::Progress;
+use sensorshare_market::{Due, EmptyEpoch, Progress};
 
 /// A registered sensor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +22,8 @@ pub struct Sensor {
 	pub epoch_secs: u64,
 	/// The storage provider holding its data.
 	pub provider: AccountId32,
+	/// The epoch it was registered in: the first that can be requested.
+	pub first_epoch: u64,
 	/// Free text shown to buyers.
 	pub description: String,
 	/// Whether it takes new requests.
@@ -80,10 +83,18 @@ pub struct Agreement {
 	pub rekeyed: u32,
 	/// How many epochs, from the first, are delivered.
 	pub delivered: u32,
-	/// What the owner receives.
+	/// Each sensor's price per epoch when it was requested, in `sensors`' order.
+	pub prices: Vec<Balance>,
+	/// The provider's fee per sensor and epoch when it was requested.
+	pub fee_per_epoch: Balance,
+	/// What the requester holds in escrow for the owner.
 	pub price: Balance,
-	/// What the provider receives.
+	/// What the requester holds in escrow for the provider.
 	pub fee: Balance,
+	/// How many of the sensor-epochs delivered were empty, and so are not paid for.
+	pub empty_epochs: u32,
+	/// The sum of their prices.
+	pub empty_price: Balance,
 	/// Where it stands.
 	pub status: AgreementStatus,
 	/// The last block of its current step.
@@ -122,6 +133,24 @@ impl Agreement {
 	pub fn epoch_end_secs(&self, epoch: u64) -> u64 {
 		sensorshare_market::epoch::end_secs(epoch, self.epoch_secs).unwrap_or(u64::MAX)
 	}
+
+	/// What the owner and the provider are owed for the epochs delivered so far,
+	/// less the sensor-epochs delivered empty: what settling now would pay.
+	pub fn due(&self) -> Option<Due<Balance>> {
+		sensorshare_market::due(
+			&self.prices,
+			self.fee_per_epoch,
+			u64::from(self.delivered),
+			u64::from(self.empty_epochs),
+			self.empty_price,
+		)
+	}
+}
+
+impl From<ChainEmptyEpoch> for EmptyEpoch {
+	fn from(e: ChainEmptyEpoch) -> Self {
+		EmptyEpoch { sensor: e.sensor, epoch: e.epoch }
+	}
 }
 
 fn identity(bytes: &[u8]) -> Result<cbpre::Identity, Error> {
@@ -142,6 +171,7 @@ impl Sensor {
 			price_per_epoch: s.price_per_epoch,
 			epoch_secs: s.epoch_secs,
 			provider: s.provider,
+			first_epoch: s.first_epoch,
 			description: String::from_utf8_lossy(&s.description.0).into_owned(),
 			active: s.active,
 			open_agreements: s.open_agreements,
@@ -175,8 +205,12 @@ impl Agreement {
 			epoch_secs: a.epoch_secs,
 			rekeyed: a.rekeyed,
 			delivered: a.delivered,
+			prices: a.prices.0,
+			fee_per_epoch: a.fee_per_epoch,
 			price: a.price,
 			fee: a.fee,
+			empty_epochs: a.empty_epochs,
+			empty_price: a.empty_price,
 			status: match a.status {
 				chain::AgreementStatus::Requested => AgreementStatus::Requested,
 				chain::AgreementStatus::Accepted => AgreementStatus::Accepted,

@@ -40,6 +40,10 @@ pub enum Error {
 	/// The delivery on chain is not the one downloaded ahead of it.
 	#[error("agreement {0}: the digest on chain is not that of the data downloaded")]
 	DigestMismatch(u64),
+	/// The sensor-epochs named empty on chain, which are not paid for, are not
+	/// those the manifest downloaded ahead lists as empty.
+	#[error("agreement {0}: the epochs named empty on chain are not those the delivery lists")]
+	EmptyMismatch(u64),
 	/// The request makes no sense (no sensors, a range that ends before it starts,
 	/// sensors of different epoch lengths).
 	#[error("{0}")]

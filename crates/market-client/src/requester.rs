@@ -5,7 +5,7 @@ use crate::Error;
 use cbpre::{Identity, PublicKey, SecretKey};
 use rand::rngs::OsRng;
 use sensorshare_chain_client::{
-	AccountId32, Agreement, Balance, ChainClient, Included, Keypair, Quote, Sensor,
+	AccountId32, Agreement, Balance, ChainClient, EmptyEpoch, Included, Keypair, Quote, Sensor,
 };
 use sensorshare_protocol::routes::Location;
 use sensorshare_worker_client::{
@@ -149,18 +149,27 @@ impl Requester {
 	}
 
 	/// Whether the delivery of agreement `id` on chain is the one fetched ahead:
-	/// the digest on chain is `digest` ([`Fetched::digest`]).
+	/// the digest on chain is `digest` ([`Fetched::digest`]), and the sensor-epochs
+	/// the provider named empty on chain are `empty`, the manifest's
+	/// ([`Fetched::empty`]).
 	pub async fn check_delivery(
 		&self,
 		chain: &ChainClient,
 		id: u64,
 		digest: &[u8; 32],
+		empty: &[EmptyEpoch],
 	) -> Result<(), Error> {
 		match agreement(chain, id).await?.delivery {
-			Some((_, on_chain)) if on_chain == *digest => Ok(()),
-			Some(_) => Err(Error::DigestMismatch(id)),
-			None => Err(Error::NotDelivered(id)),
+			Some((_, on_chain)) if on_chain == *digest => {},
+			Some(_) => return Err(Error::DigestMismatch(id)),
+			None => return Err(Error::NotDelivered(id)),
 		}
+		let mut on_chain = chain.empty_epochs(id).await?;
+		on_chain.sort_unstable();
+		if on_chain != empty {
+			return Err(Error::EmptyMismatch(id));
+		}
+		Ok(())
 	}
 
 	/// Confirms agreement `id`: the escrow goes to the owner and the provider.
@@ -235,7 +244,8 @@ pub async fn fetch(
 		)));
 	}
 	let sensors = sensor_keys(chain, &a).await?;
-	let wanted = Wanted::OnChain(DeliveryRef { agreement: id, through_epoch, digest });
+	let empty = chain.empty_epochs(id).await?;
+	let wanted = Wanted::OnChain(DeliveryRef { agreement: id, through_epoch, digest, empty });
 	let worker = WorkerClient::new(&location.base);
 	Ok(worker.download(&wanted, &expected(key, &sensors, &a), &mut OsRng, progress).await?)
 }

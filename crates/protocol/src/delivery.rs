@@ -1,5 +1,6 @@
 //! A delivery: a manifest, whose SHA-256 the provider puts on chain with
-//! `deliver(id, through_epoch, location, digest)`, and the segments it lists. Each
+//! `deliver(id, through_epoch, location, digest, empty)`, and the segments it
+//! lists. Each
 //! delivery's manifest covers every epoch delivered so far.
 //!
 //! A segment holds one sensor's epoch of an agreement: the capsule re-encrypted for
@@ -13,10 +14,13 @@
 //! segment, or as an empty entry for an epoch of which the sensor uploaded nothing.
 //! The requester checks the manifest against the digest on chain, that it holds
 //! exactly the agreement's (sensor, epoch)s ([`Manifest::check_covers`]), and each
-//! segment against the manifest, before it decrypts anything.
+//! segment against the manifest, before it decrypts anything. The empty entries are
+//! the ones the provider named on chain ([`Manifest::check_empty`]): those it is
+//! not paid for, and no others.
 
 use crate::{malformed, sha256, Error};
 use cbpre::{ReEncryptedCapsule, SealedRecord};
+pub use sensorshare_market::EmptyEpoch;
 use serde::{Deserialize, Serialize};
 
 /// The manifest format this crate writes and reads: 2 lists empty epochs.
@@ -138,6 +142,58 @@ impl Manifest {
 					return incomplete(format!("sensor {sensor} epoch {epoch} is missing"));
 				}
 			}
+		}
+		Ok(())
+	}
+}
+
+impl Manifest {
+	/// The manifest's empty entries of epochs from `from_epoch` on, as the chain
+	/// names them: by the sensor's place in `sensors` (the agreement's order) and
+	/// the epoch, in ascending order. An entry of a sensor not in `sensors` is left
+	/// out ([`Self::check_covers`] refuses such a manifest).
+	pub fn empty_epochs(&self, sensors: &[cbpre::Identity], from_epoch: u64) -> Vec<EmptyEpoch> {
+		let places: Vec<String> = sensors.iter().map(|s| hex::encode(s.as_bytes())).collect();
+		let mut out: Vec<EmptyEpoch> = self
+			.empty
+			.iter()
+			.filter(|e| e.epoch >= from_epoch)
+			.filter_map(|e| {
+				let sensor = places.iter().position(|s| *s == e.sensor)?;
+				Some(EmptyEpoch { sensor: u32::try_from(sensor).ok()?, epoch: e.epoch })
+			})
+			.collect();
+		out.sort_unstable();
+		out
+	}
+
+	/// Checks that the manifest's empty entries are exactly `on_chain`, the
+	/// sensor-epochs that the provider named empty on chain for the agreement
+	/// (whose sensors are `sensors`): an epoch the manifest calls empty but the
+	/// chain does not would be paid for without data.
+	pub fn check_empty(
+		&self,
+		sensors: &[cbpre::Identity],
+		on_chain: &[EmptyEpoch],
+	) -> Result<(), Error> {
+		let listed = self.empty_epochs(sensors, self.from_epoch);
+		let mut on_chain = on_chain.to_vec();
+		on_chain.sort_unstable();
+		let name = |e: &EmptyEpoch| {
+			let sensor = sensors.get(e.sensor as usize).map(|s| hex::encode(s.as_bytes()));
+			format!("sensor {} epoch {}", sensor.unwrap_or_else(|| e.sensor.to_string()), e.epoch)
+		};
+		if let Some(e) = listed.iter().find(|e| on_chain.binary_search(e).is_err()) {
+			return Err(Error::Incomplete(format!(
+				"the manifest lists {} as empty, but the chain was told it has data",
+				name(e)
+			)));
+		}
+		if let Some(e) = on_chain.iter().find(|e| listed.binary_search(e).is_err()) {
+			return Err(Error::Incomplete(format!(
+				"the chain was told {} is empty, but the manifest does not list it so",
+				name(e)
+			)));
 		}
 		Ok(())
 	}
@@ -372,5 +428,31 @@ mod tests {
 		assert!(incomplete(&other_sensor, &[t1], 4, 4).contains("not in the agreement"));
 		let shifted = manifest(&[(t1, 5)], &[], 5, 5);
 		assert!(incomplete(&shifted, &[t1], 4, 5).contains("covers epochs 5..=5"));
+	}
+
+	#[test]
+	fn the_empty_entries_are_named_by_the_sensors_place_as_on_chain() {
+		let m = manifest(&[(b"t1", 4)], &[(b"t2", 5), (b"t1", 5), (b"t2", 4)], 4, 5);
+		let ids =
+			[cbpre::Identity::new(b"t1").expect("id"), cbpre::Identity::new(b"t2").expect("id")];
+		let e = |sensor, epoch| EmptyEpoch { sensor, epoch };
+		assert_eq!(m.empty_epochs(&ids, 4), vec![e(0, 5), e(1, 4), e(1, 5)]);
+		assert_eq!(m.empty_epochs(&ids, 5), vec![e(0, 5), e(1, 5)], "only the new ones");
+		assert_eq!(m.check_empty(&ids, &[e(1, 5), e(0, 5), e(1, 4)]), Ok(()));
+	}
+
+	#[test]
+	fn empty_entries_that_differ_from_the_chains_are_refused() {
+		let m = manifest(&[(b"t1", 4)], &[(b"t1", 5)], 4, 5);
+		let ids = [cbpre::Identity::new(b"t1").expect("id")];
+		let e = |sensor, epoch| EmptyEpoch { sensor, epoch };
+		let Err(Error::Incomplete(unpaid)) = m.check_empty(&ids, &[]) else {
+			panic!("an empty entry the chain does not know is refused")
+		};
+		assert!(unpaid.contains("epoch 5 as empty"), "{unpaid}");
+		let Err(Error::Incomplete(extra)) = m.check_empty(&ids, &[e(0, 4), e(0, 5)]) else {
+			panic!("an empty epoch on chain that the manifest delivers is refused")
+		};
+		assert!(extra.contains("epoch 4 is empty"), "{extra}");
 	}
 }

@@ -11,7 +11,7 @@ use cbpre::{
 pub use reqwest::StatusCode;
 use sensorshare_protocol::{
 	auth::{Challenge, ChallengeAnswer, Token},
-	delivery::Manifest,
+	delivery::{EmptyEpoch, Manifest},
 	header::RecordHeader,
 	routes::{Urls, WorkerStats, MAX_WAIT_SECS},
 	upload::sign_record_with_rng,
@@ -87,10 +87,13 @@ pub struct Fetched {
 	pub waited: std::time::Duration,
 	/// SHA-256 of the manifest: the digest the delivery has, or will have, on chain.
 	pub digest: [u8; 32],
+	/// The sensor-epochs the manifest lists as empty, as the chain names them:
+	/// what the delivery on chain must name, and is not paid for.
+	pub empty: Vec<EmptyEpoch>,
 }
 
 /// A delivery as the chain records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryRef {
 	/// The agreement.
 	pub agreement: u64,
@@ -98,10 +101,13 @@ pub struct DeliveryRef {
 	pub through_epoch: u64,
 	/// The digest of its manifest, from the chain.
 	pub digest: [u8; 32],
+	/// The sensor-epochs delivered so far that the provider named empty on chain:
+	/// the manifest must list exactly these as empty.
+	pub empty: Vec<EmptyEpoch>,
 }
 
 /// Which delivery [`WorkerClient::download`] fetches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Wanted {
 	/// The delivery on chain: its manifest is checked against the chain's digest.
 	OnChain(DeliveryRef),
@@ -110,8 +116,8 @@ pub enum Wanted {
 	/// [`MAX_WAIT_SECS`]). The records are the sensors' (each opens under the
 	/// capsule's key, which only a capsule re-encrypted for this requester gives);
 	/// what the manifest vouches for on chain is checked by comparing
-	/// [`Fetched::digest`] with the delivery's digest once it is final, before
-	/// confirming.
+	/// [`Fetched::digest`] and [`Fetched::empty`] with the delivery's once it is
+	/// final, before confirming.
 	Ahead {
 		/// The agreement.
 		agreement: u64,
@@ -397,6 +403,10 @@ impl WorkerClient {
 		}
 		let ids: Vec<Identity> = sensors.iter().map(|(id, _)| *id).collect();
 		manifest.check_covers(&ids, from_epoch, through_epoch)?;
+		if let Wanted::OnChain(d) = wanted {
+			manifest.check_empty(&ids, &d.empty)?;
+		}
+		let empty = manifest.empty_epochs(&ids, from_epoch);
 		let mut out = Vec::with_capacity(manifest.segments.len());
 		for entry in &manifest.segments {
 			let started = Instant::now();
@@ -449,6 +459,6 @@ impl WorkerClient {
 			open += started.elapsed();
 			out.push(DecryptedEpoch { sensor: meta.id, epoch: meta.epoch, readings });
 		}
-		Ok(Fetched { epochs: out, bytes, download, decrypt2, open, waited, digest })
+		Ok(Fetched { epochs: out, bytes, download, decrypt2, open, waited, digest, empty })
 	}
 }

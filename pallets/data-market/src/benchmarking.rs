@@ -135,6 +135,7 @@ fn sensors<T: Config>(
 			proof,
 			price::<T>(),
 			60,
+			0,
 			provider.clone(),
 			max_bytes::<T::MaxDescriptionLen>(),
 		)?;
@@ -174,6 +175,14 @@ fn rekeys<T: Config>(s: u32, e: u32) -> ReKeysOf<T> {
 	BoundedVec::truncate_from(vec![per_sensor; s as usize])
 }
 
+/// The first `n` sensor-epochs, in ascending order, of `s` sensors over epochs
+/// `first..=last`, as delivered empty.
+fn empty<T: Config>(s: u32, first: u64, last: u64, n: u32) -> EmptyEpochsOf<T> {
+	let all =
+		(0..s).flat_map(|sensor| (first..=last).map(move |epoch| EmptyEpoch { sensor, epoch }));
+	BoundedVec::truncate_from(all.take(n as usize).collect())
+}
+
 fn agreement<T: Config>(s: u32, e: u32, stage: Stage) -> Result<Fixture<T>, BenchmarkError> {
 	let provider = setup_market::<T>();
 	let owner = funded::<T>("owner", 0);
@@ -201,15 +210,18 @@ fn agreement<T: Config>(s: u32, e: u32, stage: Stage) -> Result<Fixture<T>, Benc
 			0,
 			max_bytes::<T::MaxLocationLen>(),
 			[9u8; 32],
+			empty::<T>(s, 0, 0, s),
 		)?;
 	}
 	if stage >= Stage::Delivered {
+		let first = if e > 1 { 1 } else { 0 };
 		DataMarket::<T>::deliver(
 			RawOrigin::Signed(provider.clone()).into(),
 			id,
 			u64::from(e) - 1,
 			max_bytes::<T::MaxLocationLen>(),
 			[9u8; 32],
+			empty::<T>(s, first, u64::from(e) - 1, s),
 		)?;
 	}
 	Ok(Fixture { id, owner, requester, provider })
@@ -279,6 +291,7 @@ mod benchmarks {
 			proof,
 			price::<T>(),
 			60,
+			0,
 			provider,
 			max_bytes::<T::MaxDescriptionLen>(),
 		);
@@ -384,24 +397,25 @@ mod benchmarks {
 		Ok(())
 	}
 
+	/// The last delivery of the largest agreement, with `e` of its sensor-epochs
+	/// empty.
 	#[benchmark]
-	fn deliver() -> Result<(), BenchmarkError> {
-		let fixture = agreement::<T>(
-			T::MaxSensorsPerRequest::get(),
-			T::MaxEpochsPerRequest::get(),
-			Stage::Accepted,
-		)?;
+	fn deliver(e: Linear<0, { MaxSensorEpochs::<T>::get() }>) -> Result<(), BenchmarkError> {
+		let (sensors, epochs) = (T::MaxSensorsPerRequest::get(), T::MaxEpochsPerRequest::get());
+		let fixture = agreement::<T>(sensors, epochs, Stage::Accepted)?;
 		let location = max_bytes::<T::MaxLocationLen>();
-		let last = u64::from(T::MaxEpochsPerRequest::get()) - 1;
+		let last = u64::from(epochs) - 1;
+		let empty = empty::<T>(sensors, 0, last, e);
 		fill_deadlines::<T>(
 			frame_system::Pallet::<T>::block_number() + T::ConfirmationPeriod::get(),
 		);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(fixture.provider), fixture.id, last, location, [9u8; 32]);
+		_(RawOrigin::Signed(fixture.provider), fixture.id, last, location, [9u8; 32], empty);
 
 		assert!(Agreements::<T>::get(fixture.id)
-			.is_some_and(|a| a.status == AgreementStatus::Delivered));
+			.is_some_and(|a| a.status == AgreementStatus::Delivered && a.empty_epochs == e));
+		assert_eq!(EmptyEpochs::<T>::get(fixture.id).len(), e as usize);
 		Ok(())
 	}
 

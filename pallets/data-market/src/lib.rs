@@ -57,6 +57,7 @@ mod tests;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod migrations;
 pub mod types;
 pub mod weights;
 
@@ -70,8 +71,9 @@ pub const DEV_CA_PUBLIC_KEY: PointBytes = cbpre::dev::DEV_CA_PUBLIC;
 const LOG_TARGET: &str = "runtime::data-market";
 
 #[frame_support::pallet]
-// The call macro converts a `DispatchResultWithPostInfo` into itself.
-#[allow(clippy::useless_conversion)]
+// The call macro converts a `DispatchResultWithPostInfo` into itself, and gives the
+// dispatch of `register_sensor` its eight arguments.
+#[allow(clippy::useless_conversion, clippy::too_many_arguments)]
 pub mod pallet {
 	use super::*;
 	use alloc::vec::Vec;
@@ -88,7 +90,7 @@ pub mod pallet {
 	use sp_runtime::traits::{CheckedAdd, CheckedMul, Saturating, Zero};
 
 	/// The in-code storage version.
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -258,6 +260,13 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type ReKeys<T: Config> = StorageMap<_, Twox64Concat, AgreementId, ReKeysOf<T>, OptionQuery>;
 
+	/// The sensor-epochs of open agreements that were delivered without data, in
+	/// the order of their deliveries; paid for by the agreement's deposit per
+	/// sensor-epoch.
+	#[pallet::storage]
+	pub type EmptyEpochs<T: Config> =
+		StorageMap<_, Twox64Concat, AgreementId, EmptyEpochsOf<T>, ValueQuery>;
+
 	/// The number the next agreement gets.
 	#[pallet::storage]
 	pub type NextAgreementId<T: Config> = StorageValue<_, AgreementId, ValueQuery>;
@@ -397,6 +406,9 @@ pub mod pallet {
 			price_per_epoch: BalanceOf<T>,
 			/// Its epoch length in seconds.
 			epoch_secs: u64,
+			/// The first epoch of which it has data to sell: the first that can be
+			/// requested.
+			first_epoch: u64,
 			/// The provider that stores its data.
 			provider: T::AccountId,
 		},
@@ -479,6 +491,9 @@ pub mod pallet {
 			location: BoundedVec<u8, T::MaxLocationLen>,
 			/// The digest of the delivery's manifest.
 			digest: [u8; 32],
+			/// The sensor-epochs of this delivery that had no data: listed as empty
+			/// in the manifest, and neither paid nor charged for.
+			empty: EmptyEpochsOf<T>,
 			/// The last block for the requester's confirmation, once the last epoch is
 			/// delivered; `None` while a subscription goes on.
 			confirm_by: Option<BlockNumberFor<T>>,
@@ -491,9 +506,12 @@ pub mod pallet {
 			owner_paid: BalanceOf<T>,
 			/// What the provider received.
 			provider_paid: BalanceOf<T>,
-			/// What went back to the requester: a payment its payee could not receive
-			/// (it would have stayed below the existential deposit).
+			/// What went back to the requester: the price and fee of the sensor-epochs
+			/// delivered empty, and a payment its payee could not receive (it would
+			/// have stayed below the existential deposit).
 			refunded: BalanceOf<T>,
+			/// How many sensor-epochs were delivered empty and so not paid for.
+			empty_epochs: u32,
 			/// Whether the requester confirmed (or the confirmation period ran out).
 			confirmed: bool,
 		},
@@ -518,8 +536,10 @@ pub mod pallet {
 		AgreementLapsed {
 			/// The agreement's number.
 			id: AgreementId,
-			/// How many epochs were delivered and paid for.
+			/// How many epochs were delivered.
 			delivered_epochs: u32,
+			/// How many sensor-epochs of those were delivered empty and so not paid for.
+			empty_epochs: u32,
 			/// What the owner received.
 			owner_paid: BalanceOf<T>,
 			/// What the provider received.
@@ -585,6 +605,9 @@ pub mod pallet {
 		TooManyEpochs,
 		/// The request starts more than `MaxLeadEpochs` past the current epoch.
 		EpochTooFarAhead,
+		/// The request starts before the first epoch of which one of its sensors has
+		/// data, as its owner registered it.
+		EpochBeforeSensorData,
 		/// The price, fee or deposit of the request does not fit the balance type.
 		AmountOverflow,
 		/// The price is above the requester's maximum.
@@ -631,6 +654,12 @@ pub mod pallet {
 		EpochDeliveredAlready,
 		/// A delivery location must not be empty.
 		EmptyLocation,
+		/// An empty sensor-epoch names a sensor the agreement does not have, or an
+		/// epoch this delivery does not newly cover.
+		EmptyEpochOutsideDelivery,
+		/// The empty sensor-epochs are not in strictly ascending order of sensor,
+		/// then epoch (so one is listed twice, or out of place).
+		EmptyEpochsNotAscending,
 	}
 
 	#[pallet::hooks]
@@ -737,8 +766,9 @@ pub mod pallet {
 		/// Register a sensor owned by the caller: its identity and certificate, the
 		/// proof of possession of the sensor's key (as for [`Pallet::register_identity`],
 		/// of the sensor kind), its price per epoch, its epoch length (within
-		/// `[MinEpochSecs, MaxEpochSecs]`), the provider that stores its data and a
-		/// description. The pallet derives and stores its public key. Holds
+		/// `[MinEpochSecs, MaxEpochSecs]`), the first epoch of which it has data to
+		/// sell (a new sensor: the current one; earlier epochs cannot be requested),
+		/// the provider that stores its data and a description. The pallet derives and stores its public key. Holds
 		/// `RegistrationDeposit`, recorded in the registration, until the sensor is
 		/// deregistered.
 		#[pallet::call_index(3)]
@@ -751,6 +781,7 @@ pub mod pallet {
 			possession: SignatureBytes,
 			price_per_epoch: BalanceOf<T>,
 			epoch_secs: u64,
+			first_epoch: u64,
 			storage_provider: T::AccountId,
 			description: BoundedVec<u8, T::MaxDescriptionLen>,
 		) -> DispatchResult {
@@ -773,6 +804,7 @@ pub mod pallet {
 					price_per_epoch,
 					epoch_secs,
 					provider: storage_provider.clone(),
+					first_epoch,
 					description,
 					active: true,
 					open_agreements: 0,
@@ -785,6 +817,7 @@ pub mod pallet {
 				public_key,
 				price_per_epoch,
 				epoch_secs,
+				first_epoch,
 				provider: storage_provider,
 			});
 			Ok(())
@@ -875,11 +908,15 @@ pub mod pallet {
 				ensure!(sensor.owner == head.owner, Error::<T>::MixedOwners);
 				ensure!(sensor.provider == head.provider, Error::<T>::MixedProviders);
 				ensure!(sensor.epoch_secs == head.epoch_secs, Error::<T>::MixedEpochLengths);
+				ensure!(from_epoch >= sensor.first_epoch, Error::<T>::EpochBeforeSensorData);
 				infos.push(sensor);
 			}
 			let mut provider =
 				Providers::<T>::get(&head.provider).ok_or(Error::<T>::UnknownProvider)?;
-			let prices: Vec<BalanceOf<T>> = infos.iter().map(|s| s.price_per_epoch).collect();
+			// One price per sensor of `sensors`, so within its bound.
+			let prices = BoundedVec::<_, T::MaxSensorsPerRequest>::truncate_from(
+				infos.iter().map(|s| s.price_per_epoch).collect(),
+			);
 			let rates = sensorshare_market::Rates {
 				fee_per_epoch: provider.fee_per_epoch,
 				deposit_base: T::AgreementDepositBase::get(),
@@ -928,8 +965,12 @@ pub mod pallet {
 					epoch_secs: head.epoch_secs,
 					rekeyed: 0,
 					delivered: 0,
+					prices,
+					fee_per_epoch: rates.fee_per_epoch,
 					price,
 					fee,
+					empty_epochs: 0,
+					empty_price: Zero::zero(),
 					status: AgreementStatus::Requested,
 					deadline,
 					delivery: None,
@@ -1026,16 +1067,21 @@ pub mod pallet {
 		/// Record a delivery of an accepted agreement (its provider only): the epochs
 		/// up to `through_epoch` are re-encrypted, at `location`, listed by a manifest
 		/// with `digest`. Each delivery's manifest covers every epoch delivered so far.
-		/// Once the last epoch is delivered, the requester has `ConfirmationPeriod`
-		/// blocks to confirm; after that the escrow is released.
+		/// `empty` names the sensor-epochs among those this delivery newly covers that
+		/// had no data (the manifest lists them as empty), by the sensor's place in
+		/// the agreement and the epoch, in ascending order: their price and fee go
+		/// back to the requester when the agreement closes. Once the last epoch is
+		/// delivered, the requester has `ConfirmationPeriod` blocks to confirm; after
+		/// that the escrow is released.
 		#[pallet::call_index(10)]
-		#[pallet::weight(T::WeightInfo::deliver())]
+		#[pallet::weight(T::WeightInfo::deliver(empty.len() as u32))]
 		pub fn deliver(
 			origin: OriginFor<T>,
 			id: AgreementId,
 			through_epoch: u64,
 			location: BoundedVec<u8, T::MaxLocationLen>,
 			digest: [u8; 32],
+			empty: EmptyEpochsOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut agreement = Agreements::<T>::get(id).ok_or(Error::<T>::UnknownAgreement)?;
@@ -1056,6 +1102,17 @@ pub mod pallet {
 				.ok_or(Error::<T>::EpochOutsideAgreement)?;
 			ensure!(count <= agreement.rekeyed, Error::<T>::EpochNotReKeyed);
 			ensure!(count > agreement.delivered, Error::<T>::EpochDeliveredAlready);
+			let empty_price = Self::empty_price(&agreement, through_epoch, &empty)?;
+			// Each (sensor, epoch) is new and of the agreement: they all fit.
+			let empty_epochs = agreement
+				.empty_epochs
+				.checked_add(empty.len() as u32)
+				.filter(|n| *n <= MaxSensorEpochs::<T>::get())
+				.ok_or(Error::<T>::EmptyEpochOutsideDelivery)?;
+			let empty_price = agreement
+				.empty_price
+				.checked_add(&empty_price)
+				.ok_or(Error::<T>::AmountOverflow)?;
 			let confirm_by = if through_epoch == agreement.to_epoch {
 				let due = frame_system::Pallet::<T>::block_number()
 					.saturating_add(T::ConfirmationPeriod::get());
@@ -1070,12 +1127,23 @@ pub mod pallet {
 			};
 			agreement.delivered = count;
 			agreement.delivery = Some((location.clone(), digest));
+			agreement.empty_epochs = empty_epochs;
+			agreement.empty_price = empty_price;
 			Agreements::<T>::insert(id, agreement);
+			if !empty.is_empty() {
+				EmptyEpochs::<T>::mutate(id, |all| {
+					for e in &empty {
+						// Within the bound, checked above.
+						let _ = all.try_push(*e);
+					}
+				});
+			}
 			Self::deposit_event(Event::DataDelivered {
 				id,
 				through_epoch,
 				location,
 				digest,
+				empty,
 				confirm_by,
 			});
 			Ok(())
@@ -1354,6 +1422,33 @@ pub mod pallet {
 				.ok_or(Error::<T>::AmountOverflow)?)
 		}
 
+		/// Checks that `empty` names sensors of `agreement` and epochs that a delivery
+		/// through `through_epoch` newly covers, in strictly ascending order, and
+		/// returns the sum of their prices.
+		fn empty_price(
+			agreement: &Agreement<T>,
+			through_epoch: u64,
+			empty: &EmptyEpochsOf<T>,
+		) -> Result<BalanceOf<T>, DispatchError> {
+			let first_new = agreement
+				.progress()
+				.next_delivery_epoch()
+				.ok_or(Error::<T>::EpochDeliveredAlready)?;
+			let mut sum: BalanceOf<T> = Zero::zero();
+			let mut previous: Option<&EmptyEpoch> = None;
+			for e in empty {
+				let price = agreement
+					.prices
+					.get(e.sensor as usize)
+					.filter(|_| (first_new..=through_epoch).contains(&e.epoch))
+					.ok_or(Error::<T>::EmptyEpochOutsideDelivery)?;
+				ensure!(previous.is_none_or(|p| p < e), Error::<T>::EmptyEpochsNotAscending);
+				previous = Some(e);
+				sum = sum.checked_add(price).ok_or(Error::<T>::AmountOverflow)?;
+			}
+			Ok(sum)
+		}
+
 		fn hold_rekey_deposit(owner: &T::AccountId, deposit: BalanceOf<T>) -> DispatchResult {
 			T::Currency::hold(&HoldReason::StorageDeposit.into(), owner, deposit)
 				.map_err(|_| Error::<T>::InsufficientBalance.into())
@@ -1450,6 +1545,7 @@ pub mod pallet {
 			)?;
 			Agreements::<T>::remove(id);
 			ReKeys::<T>::remove(id);
+			EmptyEpochs::<T>::remove(id);
 			Self::unschedule(agreement.deadline, id);
 			for sensor in &agreement.sensors {
 				Sensors::<T>::mutate(sensor, |s| {
@@ -1530,38 +1626,37 @@ pub mod pallet {
 			Ok(Payout { owner_paid, provider_paid, refunded })
 		}
 
-		/// Pays the owner and the provider from escrow and closes the agreement.
+		/// Pays the owner and the provider what the epochs delivered with data earned
+		/// ([`Agreement::due`]), refunds the rest and closes the agreement.
+		fn pay_due(id: AgreementId, agreement: &Agreement<T>) -> Result<Payout<T>, DispatchError> {
+			let due = agreement.due().ok_or(Error::<T>::AmountOverflow)?;
+			Self::pay_out(id, agreement, due.owner, due.provider)
+		}
+
+		/// Pays the owner and the provider from escrow for every epoch (all of them
+		/// delivered), less the sensor-epochs delivered empty, and closes the
+		/// agreement.
 		fn settle(id: AgreementId, agreement: Agreement<T>, confirmed: bool) -> DispatchResult {
-			let Payout { owner_paid, provider_paid, refunded } =
-				Self::pay_out(id, &agreement, agreement.price, agreement.fee)?;
+			let Payout { owner_paid, provider_paid, refunded } = Self::pay_due(id, &agreement)?;
 			Self::deposit_event(Event::AgreementSettled {
 				id,
 				owner_paid,
 				provider_paid,
 				refunded,
+				empty_epochs: agreement.empty_epochs,
 				confirmed,
 			});
 			Ok(())
 		}
 
-		/// Pays the owner and the provider for the epochs delivered, refunds the rest
-		/// and closes the agreement.
+		/// Pays the owner and the provider for the epochs delivered, less those
+		/// delivered empty, refunds the rest and closes the agreement.
 		fn lapse(id: AgreementId, agreement: Agreement<T>) -> DispatchResult {
-			let epochs: BalanceOf<T> =
-				agreement.epochs().try_into().map_err(|_| Error::<T>::AmountOverflow)?;
-			let delivered: BalanceOf<T> = agreement.delivered.into();
-			// Price and fee are sums of per-epoch amounts times the epochs: exact.
-			let share = |total: BalanceOf<T>| {
-				total
-					.checked_div(&epochs)
-					.and_then(|per_epoch| per_epoch.checked_mul(&delivered))
-					.ok_or(Error::<T>::AmountOverflow)
-			};
-			let Payout { owner_paid, provider_paid, refunded } =
-				Self::pay_out(id, &agreement, share(agreement.price)?, share(agreement.fee)?)?;
+			let Payout { owner_paid, provider_paid, refunded } = Self::pay_due(id, &agreement)?;
 			Self::deposit_event(Event::AgreementLapsed {
 				id,
 				delivered_epochs: agreement.delivered,
+				empty_epochs: agreement.empty_epochs,
 				owner_paid,
 				provider_paid,
 				refunded,
@@ -1691,6 +1786,21 @@ pub mod pallet {
 				);
 				ensure!(a.rekeyed as u64 <= a.epochs(), "no more re-keys than epochs");
 				ensure!(a.delivered <= a.rekeyed, "nothing delivered without its re-keys");
+				ensure!(a.prices.len() == a.sensors.len(), "one price per sensor");
+				let empty = EmptyEpochs::<T>::get(id);
+				ensure!(empty.len() == a.empty_epochs as usize, "the empty count is exact");
+				let mut empty_price: BalanceOf<T> = Zero::zero();
+				for e in &empty {
+					let price = a.prices.get(e.sensor as usize).ok_or("an empty entry's sensor")?;
+					empty_price = empty_price.saturating_add(*price);
+					ensure!(
+						a.progress().last_delivered_epoch().is_some_and(|last| e.epoch <= last)
+							&& e.epoch >= a.from_epoch,
+						"only delivered epochs are empty"
+					);
+				}
+				ensure!(empty_price == a.empty_price, "the empty price is exact");
+				ensure!(a.due().is_some(), "what is due fits the escrow");
 			}
 			for (who, info) in Users::<T>::iter() {
 				add(&mut registration, &who, info.deposit);
@@ -1718,6 +1828,9 @@ pub mod pallet {
 				);
 			}
 			ensure!(UserIds::<T>::iter().count() == Users::<T>::iter().count(), "one id per user");
+			for (id, _) in EmptyEpochs::<T>::iter() {
+				ensure!(Agreements::<T>::contains_key(id), "no empty epochs without an agreement");
+			}
 			let held = |reason: HoldReason, who: &T::AccountId| {
 				T::Currency::balance_on_hold(&reason.into(), who)
 			};

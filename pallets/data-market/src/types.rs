@@ -3,7 +3,7 @@
 use crate::Config;
 use codec::{Decode, Encode, MaxEncodedLen};
 use frame_support::{
-	pallet_prelude::{BoundedVec, ConstU32},
+	pallet_prelude::{BoundedVec, ConstU32, Get},
 	traits::fungible::Inspect,
 	CloneNoBound, EqNoBound, PartialEqNoBound, RuntimeDebugNoBound,
 };
@@ -33,6 +33,22 @@ pub type ReKeysOf<T> = BoundedVec<
 /// Where a delivery is (a location at the provider) and the digest of its manifest.
 pub type Delivery<T> = (BoundedVec<u8, <T as Config>::MaxLocationLen>, [u8; 32]);
 
+/// The most sensor-epochs one agreement covers: `MaxSensorsPerRequest ×
+/// MaxEpochsPerRequest`, and so the most that can be delivered empty.
+pub struct MaxSensorEpochs<T>(core::marker::PhantomData<T>);
+
+impl<T: Config> Get<u32> for MaxSensorEpochs<T> {
+	fn get() -> u32 {
+		T::MaxSensorsPerRequest::get().saturating_mul(T::MaxEpochsPerRequest::get())
+	}
+}
+
+pub use sensorshare_market::EmptyEpoch;
+
+/// Sensor-epochs delivered without data, ordered by sensor, then epoch, within
+/// each delivery.
+pub type EmptyEpochsOf<T> = BoundedVec<EmptyEpoch, MaxSensorEpochs<T>>;
+
 /// A registered sensor.
 #[derive(
 	Encode,
@@ -59,6 +75,10 @@ pub struct SensorInfo<T: Config> {
 	pub epoch_secs: u64,
 	/// The storage provider that holds the sensor's data and delivers it.
 	pub provider: T::AccountId,
+	/// The first epoch of which the sensor has data to sell, as its owner
+	/// registered it (the sensor client registers the current epoch): requests
+	/// for earlier epochs are refused.
+	pub first_epoch: u64,
 	/// Free text shown to buyers (location, quantities measured).
 	pub description: BoundedVec<u8, T::MaxDescriptionLen>,
 	/// Whether the sensor takes new requests.
@@ -178,10 +198,22 @@ pub struct Agreement<T: Config> {
 	pub rekeyed: u32,
 	/// How many epochs, from the first, are delivered.
 	pub delivered: u32,
-	/// What the owner receives: sensors × epochs × price per epoch.
+	/// Each sensor's price per epoch when it was requested, in the order of
+	/// `sensors`.
+	pub prices: BoundedVec<BalanceOf<T>, T::MaxSensorsPerRequest>,
+	/// The provider's fee per sensor and epoch when it was requested.
+	pub fee_per_epoch: BalanceOf<T>,
+	/// What the requester holds in escrow for the owner: epochs × the sum of
+	/// `prices`.
 	pub price: BalanceOf<T>,
-	/// What the provider receives: sensors × epochs × fee per epoch.
+	/// What the requester holds in escrow for the provider: sensors × epochs ×
+	/// `fee_per_epoch`.
 	pub fee: BalanceOf<T>,
+	/// How many sensor-epochs were delivered empty ([`EmptyEpoch`]); neither
+	/// their price nor their fee is paid.
+	pub empty_epochs: u32,
+	/// The sum of the prices of the sensor-epochs delivered empty.
+	pub empty_price: BalanceOf<T>,
 	/// Where the agreement stands.
 	pub status: AgreementStatus,
 	/// The last block for the next step: acceptance while requested (after it, the
@@ -230,5 +262,18 @@ impl<T: Config> Agreement<T> {
 	pub fn escrow(&self) -> BalanceOf<T> {
 		use sp_runtime::Saturating;
 		self.price.saturating_add(self.fee)
+	}
+
+	/// What the owner and the provider are owed for the epochs delivered so far,
+	/// less the sensor-epochs delivered empty (`None` only if the records
+	/// disagree, which the pallet's invariants exclude).
+	pub fn due(&self) -> Option<sensorshare_market::Due<BalanceOf<T>>> {
+		sensorshare_market::due(
+			&self.prices,
+			self.fee_per_epoch,
+			u64::from(self.delivered),
+			u64::from(self.empty_epochs),
+			self.empty_price,
+		)
 	}
 }

@@ -46,7 +46,7 @@ pub trait WeightInfo {
 	fn accept_request(s: u32, e: u32, ) -> Weight;
 	fn reject_request(s: u32, ) -> Weight;
 	fn cancel_request(s: u32, ) -> Weight;
-	fn deliver() -> Weight;
+	fn deliver(e: u32, ) -> Weight;
 	fn confirm(s: u32, ) -> Weight;
 	fn expire(s: u32, ) -> Weight;
 	fn add_rekeys(s: u32, e: u32, ) -> Weight;
@@ -65,8 +65,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DataMarket::CaKey` (`max_values`: Some(1), `max_size`: Some(33), added: 528, mode: `MaxEncodedLen`)
 	fn set_ca_key() -> Weight {
 		// Proof size: measured `0`, estimated `0`
-		// Minimum execution time: 27_787_000 picoseconds.
-		Weight::from_parts(29_644_000, 0)
+		// Minimum execution time: 27_811_000 picoseconds.
+		Weight::from_parts(28_944_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `DataMarket::Providers` (r:1 w:1)
@@ -77,15 +77,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	fn register_provider() -> Weight {
 		// Proof size: measured `244`, estimated `3679`
-		// Minimum execution time: 41_445_000 picoseconds.
-		Weight::from_parts(42_428_000, 3679)
+		// Minimum execution time: 41_543_000 picoseconds.
+		Weight::from_parts(42_358_000, 3679)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `DataMarket::Users` (r:1 w:1)
 	/// Proof: `DataMarket::Users` (`max_values`: None, `max_size`: Some(200), added: 2675, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::Sensors` (r:1 w:0)
-	/// Proof: `DataMarket::Sensors` (`max_values`: None, `max_size`: Some(515), added: 2990, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Sensors` (`max_values`: None, `max_size`: Some(523), added: 2998, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::UserIds` (r:1 w:1)
 	/// Proof: `DataMarket::UserIds` (`max_values`: None, `max_size`: Some(114), added: 2589, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::CaKey` (r:1 w:0)
@@ -97,16 +97,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	fn register_identity() -> Weight {
-		// Proof size: measured `356`, estimated `3980`
-		// Minimum execution time: 957_870_000 picoseconds.
-		Weight::from_parts(969_641_000, 3980)
+		// Proof size: measured `356`, estimated `3988`
+		// Minimum execution time: 975_917_000 picoseconds.
+		Weight::from_parts(1_005_517_000, 3988)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `DataMarket::Providers` (r:1 w:0)
 	/// Proof: `DataMarket::Providers` (`max_values`: None, `max_size`: Some(214), added: 2689, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::Sensors` (r:1 w:1)
-	/// Proof: `DataMarket::Sensors` (`max_values`: None, `max_size`: Some(515), added: 2990, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Sensors` (`max_values`: None, `max_size`: Some(523), added: 2998, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::UserIds` (r:1 w:0)
 	/// Proof: `DataMarket::UserIds` (`max_values`: None, `max_size`: Some(114), added: 2589, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::CaKey` (r:1 w:0)
@@ -118,38 +118,38 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	fn register_sensor() -> Weight {
-		// Proof size: measured `390`, estimated `3980`
-		// Minimum execution time: 951_419_000 picoseconds.
-		Weight::from_parts(1_002_318_000, 3980)
+		// Proof size: measured `390`, estimated `3988`
+		// Minimum execution time: 968_523_000 picoseconds.
+		Weight::from_parts(1_007_211_000, 3988)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `DataMarket::Sensors` (r:1 w:1)
-	/// Proof: `DataMarket::Sensors` (`max_values`: None, `max_size`: Some(515), added: 2990, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Sensors` (`max_values`: None, `max_size`: Some(523), added: 2998, mode: `MaxEncodedLen`)
 	fn update_sensor() -> Weight {
-		// Proof size: measured `615`, estimated `3980`
-		// Minimum execution time: 15_351_000 picoseconds.
-		Weight::from_parts(15_815_000, 3980)
+		// Proof size: measured `623`, estimated `3988`
+		// Minimum execution time: 15_976_000 picoseconds.
+		Weight::from_parts(17_234_000, 3988)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `DataMarket::Sensors` (r:1 w:1)
-	/// Proof: `DataMarket::Sensors` (`max_values`: None, `max_size`: Some(515), added: 2990, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Sensors` (`max_values`: None, `max_size`: Some(523), added: 2998, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	fn deregister_sensor() -> Weight {
-		// Proof size: measured `811`, estimated `3980`
-		// Minimum execution time: 41_113_000 picoseconds.
-		Weight::from_parts(43_034_000, 3980)
+		// Proof size: measured `819`, estimated `3988`
+		// Minimum execution time: 41_291_000 picoseconds.
+		Weight::from_parts(41_872_000, 3988)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `DataMarket::Users` (r:1 w:1)
 	/// Proof: `DataMarket::Users` (`max_values`: None, `max_size`: Some(200), added: 2675, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::Sensors` (r:16 w:16)
-	/// Proof: `DataMarket::Sensors` (`max_values`: None, `max_size`: Some(515), added: 2990, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Sensors` (`max_values`: None, `max_size`: Some(523), added: 2998, mode: `MaxEncodedLen`)
 	/// Storage: `Timestamp::Now` (r:1 w:0)
 	/// Proof: `Timestamp::Now` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::Providers` (r:1 w:1)
@@ -165,22 +165,22 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `DataMarket::Deadlines` (r:0 w:1)
 	/// Proof: `DataMarket::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::Agreements` (r:0 w:1)
-	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1565), added: 4040, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1858), added: 4333, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[1, 16]`.
 	fn request_data(s: u32, ) -> Weight {
-		// Proof size: measured `1514 + s * (524 ±0)`, estimated `80702 + s * (2990 ±0)`
-		// Minimum execution time: 178_664_000 picoseconds.
-		Weight::from_parts(172_408_870, 80702)
-			// Standard Error: 148_753
-			.saturating_add(Weight::from_parts(10_750_888, 0).saturating_mul(s.into()))
+		// Proof size: measured `1514 + s * (532 ±0)`, estimated `80702 + s * (2998 ±0)`
+		// Minimum execution time: 178_524_000 picoseconds.
+		Weight::from_parts(168_764_326, 80702)
+			// Standard Error: 149_232
+			.saturating_add(Weight::from_parts(11_433_414, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(38_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(s.into())))
-			.saturating_add(Weight::from_parts(0, 2990).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 2998).saturating_mul(s.into()))
 	}
 	/// Storage: `DataMarket::Agreements` (r:1 w:1)
-	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1565), added: 4040, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1858), added: 4333, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -190,18 +190,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `s` is `[1, 16]`.
 	/// The range of component `e` is `[1, 256]`.
 	fn accept_request(s: u32, e: u32, ) -> Weight {
-		// Proof size: measured `742 + s * (66 ±0)`, estimated `5030`
-		// Minimum execution time: 61_432_000 picoseconds.
-		Weight::from_parts(63_988_000, 5030)
-			// Standard Error: 239_466
-			.saturating_add(Weight::from_parts(4_722_188, 0).saturating_mul(s.into()))
-			// Standard Error: 15_462
-			.saturating_add(Weight::from_parts(224_517, 0).saturating_mul(e.into()))
+		// Proof size: measured `779 + s * (82 ±0)`, estimated `5323`
+		// Minimum execution time: 60_762_000 picoseconds.
+		Weight::from_parts(61_626_000, 5323)
+			// Standard Error: 226_482
+			.saturating_add(Weight::from_parts(4_771_327, 0).saturating_mul(s.into()))
+			// Standard Error: 14_624
+			.saturating_add(Weight::from_parts(165_310, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `DataMarket::Agreements` (r:1 w:1)
-	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1565), added: 4040, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1858), added: 4333, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
@@ -211,28 +211,30 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `DataMarket::DeadlineCount` (r:1 w:1)
 	/// Proof: `DataMarket::DeadlineCount` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::Sensors` (r:16 w:16)
-	/// Proof: `DataMarket::Sensors` (`max_values`: None, `max_size`: Some(515), added: 2990, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Sensors` (`max_values`: None, `max_size`: Some(523), added: 2998, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::Users` (r:1 w:1)
 	/// Proof: `DataMarket::Users` (`max_values`: None, `max_size`: Some(200), added: 2675, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::Providers` (r:1 w:1)
 	/// Proof: `DataMarket::Providers` (`max_values`: None, `max_size`: Some(214), added: 2689, mode: `MaxEncodedLen`)
+	/// Storage: `DataMarket::EmptyEpochs` (r:0 w:1)
+	/// Proof: `DataMarket::EmptyEpochs` (`max_values`: None, `max_size`: Some(49170), added: 51645, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::ReKeys` (r:0 w:1)
 	/// Proof: `DataMarket::ReKeys` (`max_values`: None, `max_size`: Some(131121), added: 133596, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[1, 16]`.
 	fn reject_request(s: u32, ) -> Weight {
-		// Proof size: measured `1398 + s * (590 ±0)`, estimated `6196 + s * (2990 ±0)`
-		// Minimum execution time: 104_913_000 picoseconds.
-		Weight::from_parts(102_594_821, 6196)
-			// Standard Error: 68_196
-			.saturating_add(Weight::from_parts(6_552_677, 0).saturating_mul(s.into()))
+		// Proof size: measured `1435 + s * (614 ±0)`, estimated `6196 + s * (2998 ±0)`
+		// Minimum execution time: 107_118_000 picoseconds.
+		Weight::from_parts(109_379_000, 6196)
+			// Standard Error: 131_009
+			.saturating_add(Weight::from_parts(6_750_717, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
-			.saturating_add(T::DbWeight::get().writes(10_u64))
+			.saturating_add(T::DbWeight::get().writes(11_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(s.into())))
-			.saturating_add(Weight::from_parts(0, 2990).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 2998).saturating_mul(s.into()))
 	}
 	/// Storage: `DataMarket::Agreements` (r:1 w:1)
-	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1565), added: 4040, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1858), added: 4333, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
@@ -242,41 +244,48 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `DataMarket::DeadlineCount` (r:1 w:1)
 	/// Proof: `DataMarket::DeadlineCount` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::Sensors` (r:16 w:16)
-	/// Proof: `DataMarket::Sensors` (`max_values`: None, `max_size`: Some(515), added: 2990, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Sensors` (`max_values`: None, `max_size`: Some(523), added: 2998, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::Users` (r:1 w:1)
 	/// Proof: `DataMarket::Users` (`max_values`: None, `max_size`: Some(200), added: 2675, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::Providers` (r:1 w:1)
 	/// Proof: `DataMarket::Providers` (`max_values`: None, `max_size`: Some(214), added: 2689, mode: `MaxEncodedLen`)
+	/// Storage: `DataMarket::EmptyEpochs` (r:0 w:1)
+	/// Proof: `DataMarket::EmptyEpochs` (`max_values`: None, `max_size`: Some(49170), added: 51645, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::ReKeys` (r:0 w:1)
 	/// Proof: `DataMarket::ReKeys` (`max_values`: None, `max_size`: Some(131121), added: 133596, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[1, 16]`.
 	fn cancel_request(s: u32, ) -> Weight {
-		// Proof size: measured `1398 + s * (590 ±0)`, estimated `6196 + s * (2990 ±0)`
-		// Minimum execution time: 104_165_000 picoseconds.
-		Weight::from_parts(100_743_208, 6196)
-			// Standard Error: 237_787
-			.saturating_add(Weight::from_parts(7_630_869, 0).saturating_mul(s.into()))
+		// Proof size: measured `1435 + s * (614 ±0)`, estimated `6196 + s * (2998 ±0)`
+		// Minimum execution time: 105_911_000 picoseconds.
+		Weight::from_parts(99_623_983, 6196)
+			// Standard Error: 119_089
+			.saturating_add(Weight::from_parts(7_636_644, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
-			.saturating_add(T::DbWeight::get().writes(10_u64))
+			.saturating_add(T::DbWeight::get().writes(11_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(s.into())))
-			.saturating_add(Weight::from_parts(0, 2990).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 2998).saturating_mul(s.into()))
 	}
 	/// Storage: `DataMarket::Agreements` (r:1 w:1)
-	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1565), added: 4040, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1858), added: 4333, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::DeadlineCount` (r:33 w:2)
 	/// Proof: `DataMarket::DeadlineCount` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::Deadlines` (r:1 w:2)
 	/// Proof: `DataMarket::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
-	fn deliver() -> Weight {
-		// Proof size: measured `2254`, estimated `83193`
-		// Minimum execution time: 119_213_000 picoseconds.
-		Weight::from_parts(129_273_000, 83193)
-			.saturating_add(T::DbWeight::get().reads(35_u64))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
+	/// Storage: `DataMarket::EmptyEpochs` (r:1 w:1)
+	/// Proof: `DataMarket::EmptyEpochs` (`max_values`: None, `max_size`: Some(49170), added: 51645, mode: `MaxEncodedLen`)
+	/// The range of component `e` is `[0, 4096]`.
+	fn deliver(e: u32, ) -> Weight {
+		// Proof size: measured `2547`, estimated `83193`
+		// Minimum execution time: 113_853_000 picoseconds.
+		Weight::from_parts(127_987_374, 83193)
+			// Standard Error: 599
+			.saturating_add(Weight::from_parts(22_285, 0).saturating_mul(e.into()))
+			.saturating_add(T::DbWeight::get().reads(36_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `DataMarket::Agreements` (r:1 w:1)
-	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1565), added: 4040, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1858), added: 4333, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:3 w:3)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
@@ -286,31 +295,33 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `DataMarket::DeadlineCount` (r:1 w:1)
 	/// Proof: `DataMarket::DeadlineCount` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::Sensors` (r:16 w:16)
-	/// Proof: `DataMarket::Sensors` (`max_values`: None, `max_size`: Some(515), added: 2990, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Sensors` (`max_values`: None, `max_size`: Some(523), added: 2998, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::Users` (r:1 w:1)
 	/// Proof: `DataMarket::Users` (`max_values`: None, `max_size`: Some(200), added: 2675, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::Providers` (r:1 w:1)
 	/// Proof: `DataMarket::Providers` (`max_values`: None, `max_size`: Some(214), added: 2689, mode: `MaxEncodedLen`)
+	/// Storage: `DataMarket::EmptyEpochs` (r:0 w:1)
+	/// Proof: `DataMarket::EmptyEpochs` (`max_values`: None, `max_size`: Some(49170), added: 51645, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::ReKeys` (r:0 w:1)
 	/// Proof: `DataMarket::ReKeys` (`max_values`: None, `max_size`: Some(131121), added: 133596, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[1, 16]`.
 	fn confirm(s: u32, ) -> Weight {
-		// Proof size: measured `1914 + s * (590 ±0)`, estimated `8799 + s * (2990 ±0)`
-		// Minimum execution time: 157_437_000 picoseconds.
-		Weight::from_parts(155_026_084, 8799)
-			// Standard Error: 139_838
-			.saturating_add(Weight::from_parts(7_815_841, 0).saturating_mul(s.into()))
+		// Proof size: measured `1988 + s * (614 ±0)`, estimated `8799 + s * (2998 ±0)`
+		// Minimum execution time: 164_218_000 picoseconds.
+		Weight::from_parts(170_529_022, 8799)
+			// Standard Error: 131_087
+			.saturating_add(Weight::from_parts(6_547_518, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
-			.saturating_add(T::DbWeight::get().writes(11_u64))
+			.saturating_add(T::DbWeight::get().writes(12_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(s.into())))
-			.saturating_add(Weight::from_parts(0, 2990).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 2998).saturating_mul(s.into()))
 	}
 	/// Storage: `DataMarket::Agreements` (r:1 w:1)
-	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1565), added: 4040, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1858), added: 4333, mode: `MaxEncodedLen`)
 	/// Storage: `Timestamp::Now` (r:1 w:0)
 	/// Proof: `Timestamp::Now` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:3 w:3)
+	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
@@ -319,28 +330,30 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `DataMarket::DeadlineCount` (r:1 w:1)
 	/// Proof: `DataMarket::DeadlineCount` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::Sensors` (r:16 w:16)
-	/// Proof: `DataMarket::Sensors` (`max_values`: None, `max_size`: Some(515), added: 2990, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Sensors` (`max_values`: None, `max_size`: Some(523), added: 2998, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::Users` (r:1 w:1)
 	/// Proof: `DataMarket::Users` (`max_values`: None, `max_size`: Some(200), added: 2675, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::Providers` (r:1 w:1)
 	/// Proof: `DataMarket::Providers` (`max_values`: None, `max_size`: Some(214), added: 2689, mode: `MaxEncodedLen`)
+	/// Storage: `DataMarket::EmptyEpochs` (r:0 w:1)
+	/// Proof: `DataMarket::EmptyEpochs` (`max_values`: None, `max_size`: Some(49170), added: 51645, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::ReKeys` (r:0 w:1)
 	/// Proof: `DataMarket::ReKeys` (`max_values`: None, `max_size`: Some(131121), added: 133596, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[1, 16]`.
 	fn expire(s: u32, ) -> Weight {
-		// Proof size: measured `1950 + s * (590 ±0)`, estimated `8799 + s * (2990 ±0)`
-		// Minimum execution time: 174_082_000 picoseconds.
-		Weight::from_parts(187_654_738, 8799)
-			// Standard Error: 130_787
-			.saturating_add(Weight::from_parts(5_875_706, 0).saturating_mul(s.into()))
-			.saturating_add(T::DbWeight::get().reads(11_u64))
+		// Proof size: measured `1850 + s * (614 ±0)`, estimated `6196 + s * (2998 ±0)`
+		// Minimum execution time: 118_904_000 picoseconds.
+		Weight::from_parts(119_660_328, 6196)
+			// Standard Error: 127_225
+			.saturating_add(Weight::from_parts(6_517_390, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(s.into())))
-			.saturating_add(Weight::from_parts(0, 2990).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 2998).saturating_mul(s.into()))
 	}
 	/// Storage: `DataMarket::Agreements` (r:1 w:1)
-	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1565), added: 4040, mode: `MaxEncodedLen`)
+	/// Proof: `DataMarket::Agreements` (`max_values`: None, `max_size`: Some(1858), added: 4333, mode: `MaxEncodedLen`)
 	/// Storage: `DataMarket::ReKeys` (r:1 w:1)
 	/// Proof: `DataMarket::ReKeys` (`max_values`: None, `max_size`: Some(131121), added: 133596, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -350,13 +363,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `s` is `[1, 16]`.
 	/// The range of component `e` is `[1, 256]`.
 	fn add_rekeys(s: u32, e: u32, ) -> Weight {
-		// Proof size: measured `131852 + s * (67 ±0)`, estimated `134586`
-		// Minimum execution time: 67_621_000 picoseconds.
-		Weight::from_parts(71_316_000, 134586)
-			// Standard Error: 145_735
-			.saturating_add(Weight::from_parts(11_736_566, 0).saturating_mul(s.into()))
-			// Standard Error: 9_410
-			.saturating_add(Weight::from_parts(16_796, 0).saturating_mul(e.into()))
+		// Proof size: measured `131889 + s * (83 ±0)`, estimated `134586`
+		// Minimum execution time: 64_645_000 picoseconds.
+		Weight::from_parts(65_537_000, 134586)
+			// Standard Error: 133_894
+			.saturating_add(Weight::from_parts(10_933_191, 0).saturating_mul(s.into()))
+			// Standard Error: 8_645
+			.saturating_add(Weight::from_parts(26_608, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -368,8 +381,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DataMarket::DeadlineCount` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	fn deadline_step() -> Weight {
 		// Proof size: measured `98`, estimated `3493`
-		// Minimum execution time: 7_058_000 picoseconds.
-		Weight::from_parts(7_121_000, 3493)
+		// Minimum execution time: 7_220_000 picoseconds.
+		Weight::from_parts(7_523_000, 3493)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -383,8 +396,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DataMarket::UserIds` (`max_values`: None, `max_size`: Some(114), added: 2589, mode: `MaxEncodedLen`)
 	fn deregister_identity() -> Weight {
 		// Proof size: measured `566`, estimated `3665`
-		// Minimum execution time: 41_885_000 picoseconds.
-		Weight::from_parts(43_438_000, 3665)
+		// Minimum execution time: 47_524_000 picoseconds.
+		Weight::from_parts(48_373_000, 3665)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -396,8 +409,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	fn update_identity() -> Weight {
 		// Proof size: measured `385`, estimated `3665`
-		// Minimum execution time: 930_055_000 picoseconds.
-		Weight::from_parts(942_576_000, 3665)
+		// Minimum execution time: 1_038_600_000 picoseconds.
+		Weight::from_parts(1_066_812_000, 3665)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -405,8 +418,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `DataMarket::Providers` (`max_values`: None, `max_size`: Some(214), added: 2689, mode: `MaxEncodedLen`)
 	fn update_provider() -> Weight {
 		// Proof size: measured `318`, estimated `3679`
-		// Minimum execution time: 12_941_000 picoseconds.
-		Weight::from_parts(13_459_000, 3679)
+		// Minimum execution time: 13_922_000 picoseconds.
+		Weight::from_parts(14_269_000, 3679)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -418,8 +431,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	fn deregister_provider() -> Weight {
 		// Proof size: measured `547`, estimated `3679`
-		// Minimum execution time: 37_863_000 picoseconds.
-		Weight::from_parts(38_725_000, 3679)
+		// Minimum execution time: 41_357_000 picoseconds.
+		Weight::from_parts(42_380_000, 3679)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -428,120 +441,121 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same measurements with ParityDb's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn set_ca_key() -> Weight {
-		Weight::from_parts(29_644_000, 0)
+		Weight::from_parts(28_944_000, 0)
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn register_provider() -> Weight {
-		Weight::from_parts(42_428_000, 3679)
+		Weight::from_parts(42_358_000, 3679)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn register_identity() -> Weight {
-		Weight::from_parts(969_641_000, 3980)
+		Weight::from_parts(1_005_517_000, 3988)
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn register_sensor() -> Weight {
-		Weight::from_parts(1_002_318_000, 3980)
+		Weight::from_parts(1_007_211_000, 3988)
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn update_sensor() -> Weight {
-		Weight::from_parts(15_815_000, 3980)
+		Weight::from_parts(17_234_000, 3988)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn deregister_sensor() -> Weight {
-		Weight::from_parts(43_034_000, 3980)
+		Weight::from_parts(41_872_000, 3988)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn request_data(s: u32, ) -> Weight {
-		Weight::from_parts(172_408_870, 80702)
-			.saturating_add(Weight::from_parts(10_750_888, 0).saturating_mul(s.into()))
+		Weight::from_parts(168_764_326, 80702)
+			.saturating_add(Weight::from_parts(11_433_414, 0).saturating_mul(s.into()))
 			.saturating_add(ParityDbWeight::get().reads(38_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(ParityDbWeight::get().writes(8_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(s.into())))
-			.saturating_add(Weight::from_parts(0, 2990).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 2998).saturating_mul(s.into()))
 	}
 	fn accept_request(s: u32, e: u32, ) -> Weight {
-		Weight::from_parts(63_988_000, 5030)
-			.saturating_add(Weight::from_parts(4_722_188, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(224_517, 0).saturating_mul(e.into()))
+		Weight::from_parts(61_626_000, 5323)
+			.saturating_add(Weight::from_parts(4_771_327, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(165_310, 0).saturating_mul(e.into()))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn reject_request(s: u32, ) -> Weight {
-		Weight::from_parts(102_594_821, 6196)
-			.saturating_add(Weight::from_parts(6_552_677, 0).saturating_mul(s.into()))
+		Weight::from_parts(109_379_000, 6196)
+			.saturating_add(Weight::from_parts(6_750_717, 0).saturating_mul(s.into()))
 			.saturating_add(ParityDbWeight::get().reads(9_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
-			.saturating_add(ParityDbWeight::get().writes(10_u64))
+			.saturating_add(ParityDbWeight::get().writes(11_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(s.into())))
-			.saturating_add(Weight::from_parts(0, 2990).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 2998).saturating_mul(s.into()))
 	}
 	fn cancel_request(s: u32, ) -> Weight {
-		Weight::from_parts(100_743_208, 6196)
-			.saturating_add(Weight::from_parts(7_630_869, 0).saturating_mul(s.into()))
+		Weight::from_parts(99_623_983, 6196)
+			.saturating_add(Weight::from_parts(7_636_644, 0).saturating_mul(s.into()))
 			.saturating_add(ParityDbWeight::get().reads(9_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
-			.saturating_add(ParityDbWeight::get().writes(10_u64))
+			.saturating_add(ParityDbWeight::get().writes(11_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(s.into())))
-			.saturating_add(Weight::from_parts(0, 2990).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 2998).saturating_mul(s.into()))
 	}
-	fn deliver() -> Weight {
-		Weight::from_parts(129_273_000, 83193)
-			.saturating_add(ParityDbWeight::get().reads(35_u64))
-			.saturating_add(ParityDbWeight::get().writes(5_u64))
+	fn deliver(e: u32, ) -> Weight {
+		Weight::from_parts(127_987_374, 83193)
+			.saturating_add(Weight::from_parts(22_285, 0).saturating_mul(e.into()))
+			.saturating_add(ParityDbWeight::get().reads(36_u64))
+			.saturating_add(ParityDbWeight::get().writes(6_u64))
 	}
 	fn confirm(s: u32, ) -> Weight {
-		Weight::from_parts(155_026_084, 8799)
-			.saturating_add(Weight::from_parts(7_815_841, 0).saturating_mul(s.into()))
+		Weight::from_parts(170_529_022, 8799)
+			.saturating_add(Weight::from_parts(6_547_518, 0).saturating_mul(s.into()))
+			.saturating_add(ParityDbWeight::get().reads(10_u64))
+			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
+			.saturating_add(ParityDbWeight::get().writes(12_u64))
+			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(s.into())))
+			.saturating_add(Weight::from_parts(0, 2998).saturating_mul(s.into()))
+	}
+	fn expire(s: u32, ) -> Weight {
+		Weight::from_parts(119_660_328, 6196)
+			.saturating_add(Weight::from_parts(6_517_390, 0).saturating_mul(s.into()))
 			.saturating_add(ParityDbWeight::get().reads(10_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(ParityDbWeight::get().writes(11_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(s.into())))
-			.saturating_add(Weight::from_parts(0, 2990).saturating_mul(s.into()))
-	}
-	fn expire(s: u32, ) -> Weight {
-		Weight::from_parts(187_654_738, 8799)
-			.saturating_add(Weight::from_parts(5_875_706, 0).saturating_mul(s.into()))
-			.saturating_add(ParityDbWeight::get().reads(11_u64))
-			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
-			.saturating_add(ParityDbWeight::get().writes(11_u64))
-			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(s.into())))
-			.saturating_add(Weight::from_parts(0, 2990).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 2998).saturating_mul(s.into()))
 	}
 	fn add_rekeys(s: u32, e: u32, ) -> Weight {
-		Weight::from_parts(71_316_000, 134586)
-			.saturating_add(Weight::from_parts(11_736_566, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(16_796, 0).saturating_mul(e.into()))
+		Weight::from_parts(65_537_000, 134586)
+			.saturating_add(Weight::from_parts(10_933_191, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(26_608, 0).saturating_mul(e.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn deadline_step() -> Weight {
-		Weight::from_parts(7_121_000, 3493)
+		Weight::from_parts(7_523_000, 3493)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn deregister_identity() -> Weight {
-		Weight::from_parts(43_438_000, 3665)
+		Weight::from_parts(48_373_000, 3665)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn update_identity() -> Weight {
-		Weight::from_parts(942_576_000, 3665)
+		Weight::from_parts(1_066_812_000, 3665)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn update_provider() -> Weight {
-		Weight::from_parts(13_459_000, 3679)
+		Weight::from_parts(14_269_000, 3679)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn deregister_provider() -> Weight {
-		Weight::from_parts(38_725_000, 3679)
+		Weight::from_parts(42_380_000, 3679)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}

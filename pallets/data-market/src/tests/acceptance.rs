@@ -183,7 +183,8 @@ fn accepting_holds_the_owners_deposit_for_the_rekeys_and_closing_releases_it() {
 			a,
 			12,
 			bounded(b"/d"),
-			[1; 32]
+			[1; 32],
+			no_empty()
 		));
 		assert_ok!(DataMarket::confirm(RuntimeOrigin::signed(REQUESTER), a));
 		assert_eq!((storage_deposit_held(OWNER), storage_deposit_held(REQUESTER)), (0, 0));

@@ -60,6 +60,7 @@ fn attack_a_certificate_read_from_the_chain_cannot_be_registered_by_another_acco
 				owners_proof,
 				PRICE,
 				EPOCH_SECS,
+				0,
 				PROVIDER,
 				bounded(b"")
 			),
@@ -87,6 +88,7 @@ fn attack_a_free_request_far_ahead_is_refused_and_a_free_agreement_still_pays_it
 			possession(&key, OWNER, RegistrationKind::Sensor),
 			0,
 			EPOCH_SECS,
+			0,
 			PROVIDER_2,
 			bounded(b"")
 		));

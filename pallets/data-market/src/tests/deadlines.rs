@@ -173,7 +173,8 @@ fn a_payee_that_cannot_receive_its_payment_leaves_it_to_the_requester() {
 			a,
 			12,
 			bounded(b"/d"),
-			[1; 32]
+			[1; 32],
+			no_empty()
 		));
 		let requester = Balances::total_balance(&REQUESTER);
 		assert_ok!(DataMarket::confirm(RuntimeOrigin::signed(REQUESTER), a));

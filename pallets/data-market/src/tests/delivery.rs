@@ -10,7 +10,8 @@ fn the_provider_delivers_and_the_confirmation_period_starts() {
 			a,
 			12,
 			bounded(b"/deliveries/0"),
-			[7; 32]
+			[7; 32],
+			no_empty()
 		));
 		let agreement = Agreements::<Test>::get(a).expect("open");
 		assert_eq!(agreement.status, AgreementStatus::Delivered);
@@ -24,6 +25,7 @@ fn the_provider_delivers_and_the_confirmation_period_starts() {
 				through_epoch: 12,
 				location: bounded(b"/deliveries/0"),
 				digest: [7; 32],
+				empty: no_empty(),
 				confirm_by: Some(25),
 			}
 			.into(),
@@ -36,7 +38,14 @@ fn only_the_sensors_provider_delivers() {
 	test(|| {
 		let (_, _, a) = accepted_agreement();
 		assert_noop!(
-			DataMarket::deliver(RuntimeOrigin::signed(OTHER), a, 12, bounded(b"/d"), [0; 32]),
+			DataMarket::deliver(
+				RuntimeOrigin::signed(OTHER),
+				a,
+				12,
+				bounded(b"/d"),
+				[0; 32],
+				no_empty()
+			),
 			Error::<Test>::NotProvider
 		);
 	});
@@ -48,7 +57,14 @@ fn only_an_accepted_agreement_is_delivered() {
 		sensor_and_requester();
 		let a = request(&[b"s1"], 0, 0);
 		assert_noop!(
-			DataMarket::deliver(RuntimeOrigin::signed(PROVIDER), a, 0, bounded(b"/d"), [0; 32]),
+			DataMarket::deliver(
+				RuntimeOrigin::signed(PROVIDER),
+				a,
+				0,
+				bounded(b"/d"),
+				[0; 32],
+				no_empty()
+			),
 			Error::<Test>::AgreementNotAccepted
 		);
 	});
@@ -59,7 +75,14 @@ fn a_delivery_needs_a_location() {
 	test(|| {
 		let (_, _, a) = accepted_agreement();
 		assert_noop!(
-			DataMarket::deliver(RuntimeOrigin::signed(PROVIDER), a, 12, bounded(b""), [0; 32]),
+			DataMarket::deliver(
+				RuntimeOrigin::signed(PROVIDER),
+				a,
+				12,
+				bounded(b""),
+				[0; 32],
+				no_empty()
+			),
 			Error::<Test>::EmptyLocation
 		);
 	});
@@ -71,7 +94,14 @@ fn a_delivery_after_the_deadline_is_refused() {
 		let (_, _, a) = accepted_agreement();
 		System::set_block_number(12);
 		assert_noop!(
-			DataMarket::deliver(RuntimeOrigin::signed(PROVIDER), a, 12, bounded(b"/d"), [0; 32]),
+			DataMarket::deliver(
+				RuntimeOrigin::signed(PROVIDER),
+				a,
+				12,
+				bounded(b"/d"),
+				[0; 32],
+				no_empty()
+			),
 			Error::<Test>::DeadlinePassed
 		);
 	});
@@ -112,7 +142,8 @@ fn only_the_requester_confirms_and_only_a_delivery() {
 			a,
 			12,
 			bounded(b"/d"),
-			[0; 32]
+			[0; 32],
+			no_empty()
 		));
 		assert_noop!(
 			DataMarket::confirm(RuntimeOrigin::signed(OWNER), a),

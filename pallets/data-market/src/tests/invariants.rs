@@ -17,7 +17,9 @@ enum Step {
 	AddReKeys(usize, u64, bool),
 	Reject(usize),
 	Cancel(usize),
-	Deliver(usize),
+	/// Deliver what is re-keyed, the newly covered sensor-epochs picked by the
+	/// mask's bits empty, listed in reverse order if the flag is set.
+	Deliver(usize, u8, bool),
 	Confirm(usize),
 	Expire(usize),
 	/// Run this many blocks.
@@ -37,7 +39,8 @@ fn step() -> impl Strategy<Value = Step> {
 		(0usize..8, 0u64..4, any::<bool>()).prop_map(|(i, n, s)| Step::AddReKeys(i, n, s)),
 		(0usize..8).prop_map(Step::Reject),
 		(0usize..8).prop_map(Step::Cancel),
-		(0usize..8).prop_map(Step::Deliver),
+		(0usize..8, any::<u8>(), proptest::bool::weighted(0.2))
+			.prop_map(|(i, mask, reversed)| Step::Deliver(i, mask, reversed)),
 		(0usize..8).prop_map(Step::Confirm),
 		(0usize..8).prop_map(Step::Expire),
 		(1u64..15).prop_map(Step::Advance),
@@ -99,6 +102,10 @@ proptest! {
 				let pick = |i: usize| ids.get(i % ids.len().max(1)).copied().unwrap_or(99);
 				let now = System::block_number();
 				let root = sp_io::storage::root(sp_runtime::StateVersion::V1);
+				let before = match step {
+					Step::Confirm(i) => Agreements::<Test>::get(pick(i)),
+					_ => None,
+				};
 				// What the state says the call must return, and the call's result.
 				let (expected, got): (Result<(), E>, DispatchResult) = match step.clone() {
 					Step::Request { from, len, two } => {
@@ -179,11 +186,26 @@ proptest! {
 						};
 						(expected, DataMarket::cancel_request(signed(who), a).map(|_| ()).map_err(|e| e.error))
 					},
-					Step::Deliver(i) => {
+					Step::Deliver(i, mask, reversed) => {
 						let a = pick(i);
 						let ag = Agreements::<Test>::get(a);
 						let through = ag.as_ref()
 							.map_or(0, |ag| ag.progress().last_rekeyed_epoch().unwrap_or(ag.from_epoch.saturating_sub(1)));
+						let mut picked = Vec::new();
+						if let Some(ag) = &ag {
+							let first_new = ag.from_epoch + u64::from(ag.delivered);
+							let new = (0..ag.sensors.len() as u32)
+								.flat_map(|s| (first_new..=through).map(move |e| (s, e)));
+							for (k, entry) in new.enumerate() {
+								if mask & (1 << (k % 8)) != 0 {
+									picked.push(entry);
+								}
+							}
+						}
+						let unordered = reversed && picked.len() > 1;
+						if reversed {
+							picked.reverse();
+						}
 						let expected = match &ag {
 							None => Err(E::UnknownAgreement),
 							Some(ag) if ag.status != AgreementStatus::Accepted => Err(E::AgreementNotAccepted),
@@ -194,10 +216,12 @@ proptest! {
 								Err(E::EpochNotReKeyed),
 							Some(ag) if through - ag.from_epoch < u64::from(ag.delivered) =>
 								Err(E::EpochDeliveredAlready),
+							Some(_) if unordered => Err(E::EmptyEpochsNotAscending),
 							Some(ag) if through == ag.to_epoch && !room(now + 20) => Err(E::DeadlinesFull),
 							Some(_) => Ok(()),
 						};
-						(expected, DataMarket::deliver(signed(PROVIDER), a, through, bounded(b"/d"), [1; 32]))
+						let listed = empty(&picked);
+						(expected, DataMarket::deliver(signed(PROVIDER), a, through, bounded(b"/d"), [1; 32], listed))
 					},
 					Step::Confirm(i) => {
 						let a = pick(i);
@@ -239,8 +263,23 @@ proptest! {
 						Step::AddReKeys(..) => matches!(event, Some(Event::ReKeysAdded { .. })),
 						Step::Reject(_) => matches!(event, Some(Event::RequestRejected { .. })),
 						Step::Cancel(_) => matches!(event, Some(Event::RequestCancelled { .. })),
-						Step::Deliver(_) => matches!(event, Some(Event::DataDelivered { .. })),
-						Step::Confirm(_) => matches!(event, Some(Event::AgreementSettled { confirmed: true, .. })),
+						Step::Deliver(..) => matches!(event, Some(Event::DataDelivered { .. })),
+						// Paid the price and fee of every sensor-epoch not delivered empty,
+						// the rest of the escrow refunded.
+						Step::Confirm(i) => before.is_some_and(|ag| {
+							let sensor_epochs = ag.sensors.len() as u64 * ag.epochs();
+							let owner = ag.price - ag.empty_price;
+							let provider =
+								PROVIDER_FEE * (sensor_epochs - u64::from(ag.empty_epochs));
+							event == Some(Event::AgreementSettled {
+								id: pick(i),
+								owner_paid: owner,
+								provider_paid: provider,
+								refunded: ag.escrow() - owner - provider,
+								empty_epochs: ag.empty_epochs,
+								confirmed: true,
+							})
+						}),
 						Step::Expire(_) => matches!(event, Some(
 							Event::AgreementExpired { .. } | Event::AgreementSettled { confirmed: false, .. }
 							| Event::AgreementLapsed { .. } | Event::DeadlineExtended { .. })),

@@ -22,6 +22,21 @@ fn bounded<const N: u32>(bytes: &[u8]) -> BoundedVec<u8, ConstU32<N>> {
 
 use frame_support::traits::ConstU32;
 
+/// No sensor-epoch delivered empty.
+fn no_empty() -> EmptyEpochsOf<Test> {
+	BoundedVec::default()
+}
+
+/// These `(sensor, epoch)`s delivered empty.
+fn empty(entries: &[(u32, u64)]) -> EmptyEpochsOf<Test> {
+	entries
+		.iter()
+		.map(|&(sensor, epoch)| EmptyEpoch { sensor, epoch })
+		.collect::<Vec<_>>()
+		.try_into()
+		.expect("few empty epochs")
+}
+
 fn register_sensor_for(owner: AccountId, name: &[u8], price: Balance) -> SecretKey {
 	let key = certify(name);
 	assert_ok!(DataMarket::register_sensor(
@@ -31,6 +46,7 @@ fn register_sensor_for(owner: AccountId, name: &[u8], price: Balance) -> SecretK
 		possession(&key, owner, RegistrationKind::Sensor),
 		price,
 		EPOCH_SECS,
+		0,
 		PROVIDER,
 		bounded(b"kitchen, 21 C"),
 	));
@@ -53,6 +69,7 @@ fn try_register_sensor(
 		possession(&certify(name), owner, RegistrationKind::Sensor),
 		PRICE,
 		epoch_secs,
+		0,
 		provider,
 		bounded(b""),
 	)
@@ -199,7 +216,8 @@ fn delivered_agreement() -> AgreementId {
 		a,
 		12,
 		bounded(b"/d/0"),
-		[7; 32]
+		[7; 32],
+		no_empty()
 	));
 	a
 }
@@ -213,7 +231,15 @@ fn assert_settled(
 	confirmed: bool,
 ) {
 	System::assert_last_event(
-		Event::AgreementSettled { id, owner_paid, provider_paid, refunded, confirmed }.into(),
+		Event::AgreementSettled {
+			id,
+			owner_paid,
+			provider_paid,
+			refunded,
+			empty_epochs: 0,
+			confirmed,
+		}
+		.into(),
 	);
 }
 
@@ -222,10 +248,12 @@ mod attacks;
 mod ca_key;
 mod deadlines;
 mod delivery;
+mod empty_epochs;
 mod genesis;
 mod identities;
 mod invariants;
 mod leaving;
+mod migration;
 mod providers;
 mod requests;
 mod sensors;

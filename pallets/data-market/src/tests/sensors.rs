@@ -17,6 +17,7 @@ fn an_owner_registers_a_sensor_whose_key_the_pallet_derives() {
 				public_key: key.public_key().to_bytes(),
 				price_per_epoch: PRICE,
 				epoch_secs: EPOCH_SECS,
+				first_epoch: 0,
 				provider: PROVIDER,
 			}
 			.into(),
@@ -61,6 +62,7 @@ fn a_sensor_needs_the_proof_that_its_owner_holds_its_key() {
 				possession,
 				PRICE,
 				EPOCH_SECS,
+				0,
 				PROVIDER,
 				bounded(b""),
 			)

@@ -19,6 +19,7 @@ fn deliver_through(a: AgreementId, epoch: u64) -> DispatchResult {
 		epoch,
 		bounded(b"/d"),
 		[epoch as u8; 32],
+		no_empty(),
 	)
 }
 
@@ -36,6 +37,7 @@ fn assert_lapsed_paying_for_epoch_10(a: AgreementId) {
 		Event::AgreementLapsed {
 			id: a,
 			delivered_epochs: 1,
+			empty_epochs: 0,
 			owner_paid: 5,
 			provider_paid: 2,
 			refunded: 14,
@@ -158,6 +160,7 @@ fn the_provider_delivers_epoch_by_epoch_and_the_last_delivery_asks_for_confirmat
 				through_epoch: 10,
 				location: bounded(b"/d"),
 				digest: [10; 32],
+				empty: no_empty(),
 				confirm_by: None,
 			}
 			.into(),
@@ -178,6 +181,7 @@ fn the_provider_delivers_epoch_by_epoch_and_the_last_delivery_asks_for_confirmat
 				through_epoch: 12,
 				location: bounded(b"/d"),
 				digest: [12; 32],
+				empty: no_empty(),
 				confirm_by: Some(24),
 			}
 			.into(),
