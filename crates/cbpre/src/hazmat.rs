@@ -5,9 +5,9 @@
 
 use crate::{
 	encoding::{encode_point, encode_scalar, Identity, Meta},
+	fixed_base::mul_base,
 	hash, Capsule, Certificate, DataKey, Error, SecretKey, POINT_LEN, SCALAR_LEN,
 };
-use p256::ProjectivePoint;
 use zeroize::Zeroizing;
 
 /// `scalar(H1(Cert, id))`.
@@ -36,6 +36,6 @@ pub fn encrypt(key: &SecretKey, m: &DataKey, meta: &Meta) -> Result<Capsule, Err
 
 /// `point(R)` with `R = H2(d, meta)*G`: the commitment inside `key`'s capsule for `meta`.
 pub fn commitment(key: &SecretKey, meta: &Meta) -> Result<[u8; POINT_LEN], Error> {
-	let r = hash::h2(&key.d, meta)?;
-	Ok(encode_point(&(ProjectivePoint::GENERATOR * r)))
+	let r = Zeroizing::new(hash::h2(&key.d, meta)?);
+	Ok(encode_point(&mul_base(&r)))
 }

@@ -10,6 +10,7 @@
 
 use crate::{
 	encoding::{decode_point, decode_scalar, encode_point, encode_scalar, non_identity, Identity},
+	fixed_base::mul_base,
 	hash::h1,
 	Error, POINT_LEN, SCALAR_LEN,
 };
@@ -115,7 +116,7 @@ impl CaSecretKey {
 
 	/// `P_alpha = alpha*G`.
 	pub fn public_key(&self) -> CaPublicKey {
-		CaPublicKey(ProjectivePoint::GENERATOR * self.0)
+		CaPublicKey(mul_base(&self.0))
 	}
 
 	/// Step 2 of CertifiedUserKeyGen: certify `request` with a fresh `r_t`.
@@ -128,7 +129,7 @@ impl CaSecretKey {
 		rng: &mut impl CryptoRngCore,
 	) -> Result<CertResponse, Error> {
 		let r_t = Zeroizing::new(random_scalar(rng));
-		let cert = non_identity(request.r_u + ProjectivePoint::GENERATOR * *r_t)?;
+		let cert = non_identity(request.r_u + mul_base(&r_t))?;
 		let e = h1(&cert, &request.id)?;
 		let er_t = Zeroizing::new(e * *r_t);
 		let r_a = Zeroizing::new(*er_t + self.0);
@@ -239,7 +240,7 @@ impl KeyRequest {
 	/// Step 1 of CertifiedUserKeyGen: draw `r_U` and form `(id_U, R_U)`.
 	pub fn new_with_rng(id: Identity, rng: &mut impl CryptoRngCore) -> Self {
 		let r_u = Zeroizing::new(random_scalar(rng));
-		let request = CertRequest { id, r_u: ProjectivePoint::GENERATOR * *r_u };
+		let request = CertRequest { id, r_u: mul_base(&r_u) };
 		KeyRequest { id, r_u, request }
 	}
 
@@ -247,7 +248,7 @@ impl KeyRequest {
 	/// step 3 run in different processes).
 	pub fn from_secret(id: Identity, r_u: &[u8]) -> Result<Self, Error> {
 		let r_u = Zeroizing::new(decode_scalar(r_u)?);
-		let request = CertRequest { id, r_u: ProjectivePoint::GENERATOR * *r_u };
+		let request = CertRequest { id, r_u: mul_base(&r_u) };
 		Ok(KeyRequest { id, r_u, request })
 	}
 
@@ -299,7 +300,7 @@ pub struct SecretKey {
 
 impl SecretKey {
 	fn from_scalar(id: Identity, d: Scalar, cert: Certificate) -> Self {
-		let public = PublicKey(ProjectivePoint::GENERATOR * d);
+		let public = PublicKey(mul_base(&d));
 		SecretKey { d, id, cert, public }
 	}
 

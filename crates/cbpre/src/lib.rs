@@ -54,6 +54,7 @@ pub mod dev;
 pub mod domain;
 mod encoding;
 mod error;
+mod fixed_base;
 mod hash;
 pub mod hazmat;
 mod keys;
@@ -65,6 +66,11 @@ mod wire;
 pub use dem::{DataKey, SealedRecord, MAX_HEADER_LEN, NONCE_LEN, TAG_LEN};
 pub use encoding::{Identity, Meta, MAX_ID_LEN, POINT_LEN, SCALAR_LEN};
 pub use error::Error;
+/// Pays now for the table that the constant-time `k*G` of the secret-key operations
+/// (Encrypt, Decrypt1, signing, key generation) reads: call it at start-up, so that a
+/// long-running process, a sensor above all, does not pay in its first capsule or
+/// signature.
+pub use fixed_base::warm_up;
 pub use hash::expand_message_xmd;
 pub use keys::{
 	CaPublicKey, CaSecretKey, CertRequest, CertResponse, Certificate, KeyRequest, PublicKey,

@@ -2,6 +2,7 @@
 
 use crate::{
 	encoding::{decode_scalar, encode_scalar, scalar_eq, Identity, Meta},
+	fixed_base::mul_base,
 	hash::{h2, h3, h4, xor32},
 	keys::{PublicKey, SecretKey},
 	msm::mul2_vartime,
@@ -108,10 +109,15 @@ impl SecretKey {
 	/// Encrypt: `r = H2(d_A, meta)`, `R = r*G`, `C_A = M xor H3(meta, r*P_A)`,
 	/// `h = H4(C_A, meta, R)`, `s = r - h*d_A`. Deterministic: one capsule per meta.
 	/// Safe only for `m = dek(d_A, meta)` (see [`Self::encapsulate`]).
+	///
+	/// `r*P_A` is computed as `(r*d_A)*G`: the same point, since this key's `P_A` is
+	/// `d_A*G` (made from `d_A` by `SecretKey::from_scalar`, its only constructor),
+	/// and a fixed-base product from the table, like `R`.
 	pub(crate) fn encrypt(&self, m: &DataKey, meta: &Meta) -> Result<Capsule, Error> {
 		let r = Zeroizing::new(h2(&self.d, meta)?);
-		let big_r = ProjectivePoint::GENERATOR * *r;
-		let pad = Zeroizing::new(h3(meta, &(self.public.0 * *r))?);
+		let big_r = mul_base(&r);
+		let rd = Zeroizing::new(*r * self.d);
+		let pad = Zeroizing::new(h3(meta, &mul_base(&rd))?);
 		let c_a = xor32(m.as_bytes(), &pad);
 		let h = h4(&c_a, meta, &big_r)?;
 		let hd = Zeroizing::new(h * self.d);
@@ -126,7 +132,9 @@ impl SecretKey {
 	/// `delegatee` (whose key comes from [`PublicKey::derive`]).
 	pub fn rekey(&self, meta: &Meta, delegatee: &PublicKey) -> Result<ReKey, Error> {
 		let r = Zeroizing::new(h2(&self.d, meta)?);
-		let pad_a = Zeroizing::new(h3(meta, &(self.public.0 * *r))?);
+		// `r*P_A = (r*d_A)*G`, from the table (see `encrypt`).
+		let rd = Zeroizing::new(*r * self.d);
+		let pad_a = Zeroizing::new(h3(meta, &mul_base(&rd))?);
 		let pad_b = Zeroizing::new(h3(meta, &(delegatee.0 * *r))?);
 		Ok(ReKey(xor32(&pad_a, &pad_b)))
 	}
@@ -139,13 +147,9 @@ impl SecretKey {
 		if !scalar_eq(&capsule.s, &(*r - *hd)) {
 			return Err(Error::NotCapsuleOwner);
 		}
-		check_h(
-			&capsule.c_a,
-			&capsule.meta,
-			&capsule.h,
-			&(ProjectivePoint::GENERATOR * *r).to_affine(),
-		)?;
-		let pad = Zeroizing::new(h3(&capsule.meta, &(self.public.0 * *r))?);
+		check_h(&capsule.c_a, &capsule.meta, &capsule.h, &mul_base(&r).to_affine())?;
+		let rd = Zeroizing::new(*r * self.d);
+		let pad = Zeroizing::new(h3(&capsule.meta, &mul_base(&rd))?);
 		Ok(DataKey::xor(&capsule.c_a, &pad))
 	}
 

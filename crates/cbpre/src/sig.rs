@@ -6,13 +6,14 @@
 use crate::{
 	domain,
 	encoding::{decode_scalar, encode_point, encode_scalar, point_bytes, scalar_eq, ToAffine},
+	fixed_base::mul_base,
 	hash::hs,
 	keys::{random_scalar, PublicKey, SecretKey},
 	msm::mul2_vartime,
 	Error, SCALAR_LEN,
 };
 use core::fmt;
-use p256::{elliptic_curve::Field, AffinePoint, ProjectivePoint, Scalar};
+use p256::{elliptic_curve::Field, AffinePoint, Scalar};
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
@@ -42,7 +43,7 @@ impl SecretKey {
 		let fresh = Zeroizing::new(encode_scalar(&random_scalar(rng)));
 		let d = Zeroizing::new(encode_scalar(&self.d));
 		let k = Zeroizing::new(hs(&[d.as_ref(), fresh.as_ref(), msg], domain::SIG_NONCE)?);
-		let r = ProjectivePoint::GENERATOR * *k;
+		let r = mul_base(&k);
 		let e = challenge(&r, &self.public, msg)?;
 		let s = *k + e * self.d;
 		if bool::from(s.is_zero()) {
