@@ -1,13 +1,15 @@
 //! A dishonest storage provider against `sensorshare fetch`: the real worker
 //! delivers one agreement honestly; then, with the worker stopped, the provider
-//! writes deliveries of its own making for five more agreements of the same buyer
+//! writes deliveries of its own making for six more agreements of the same buyer
 //! into the store, puts their digests on chain, and starts the worker again to serve
 //! them. Each is refused with exit 6 (a failed verification), and nothing is written:
 //! - a segment listed twice (and the second epoch left out),
 //! - a segment of the buyer's earlier agreement (its re-key still opens it),
 //! - an epoch left out,
-//! - a record dated outside its epoch, sealed under the epoch's data key (which a
-//!   provider that is also a buyer of the epoch knows),
+//! - a record dated outside its epoch (in a batch the sensor signed),
+//! - a record the sensor never sent, sealed under the epoch's data key (which a
+//!   provider that is also a buyer of the epoch knows) and slipped into one of the
+//!   sensor's signed batches,
 //! - an epoch with data withheld and listed as empty in the manifest, while the
 //!   chain is told it has data (so the provider would be paid for it).
 
@@ -23,6 +25,7 @@ use sensorshare_cloud_worker::{
 	store::{access_path, manifest_path, segment_path, Store},
 };
 use sensorshare_protocol::{
+	batch::{sign_batch_with_rng, UnverifiedBatch},
 	delivery::{encode_segment, EmptyEntry, Manifest, Segment, SegmentEntry},
 	header::RecordHeader,
 	keyfile::{save_secret_key, Existing},
@@ -101,7 +104,8 @@ async fn agreement(chain: &ChainClient, sensor: &SecretKey, (from, to): (u64, u6
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deliveries_that_leave_out_repeat_borrow_misdate_or_withhold_are_refused_with_exit_6() {
+async fn deliveries_that_leave_out_repeat_borrow_misdate_insert_or_withhold_are_refused_with_exit_6(
+) {
 	let mut node = DevNode::start(&[]).expect("the node starts");
 	let chain = node.client().await;
 	let url = node.url();
@@ -130,7 +134,7 @@ async fn deliveries_that_leave_out_repeat_borrow_misdate_or_withhold_are_refused
 	let bob_key = d.join("bob.key");
 	save_secret_key(&bob_key, &bob, &cbpre::dev::ca().public_key(), Existing::Refuse).expect("key");
 
-	// Three ended epochs of three readings each.
+	// Three ended epochs of three readings each, in batches of one.
 	let now = sensorshare_service::clock::now_secs() / EPOCH_SECS;
 	let e0 = now - 5;
 	for epoch in e0..e0 + 3 {
@@ -140,7 +144,7 @@ async fn deliveries_that_leave_out_repeat_borrow_misdate_or_withhold_are_refused
 			let header = RecordHeader::new(epoch * EPOCH_SECS * 1000 + i * 1000).to_bytes();
 			let r =
 				m.seal_with_rng(capsule.meta(), &header, &reading(), &mut rng(i)).expect("seal");
-			client.upload_record(&sensor, epoch, &r, &mut rng(i)).await.expect("record");
+			client.upload_batch(&sensor, epoch, i, &[r], &mut rng(i)).await.expect("batch");
 		}
 	}
 
@@ -161,23 +165,72 @@ async fn deliveries_that_leave_out_repeat_borrow_misdate_or_withhold_are_refused
 	let segment = |i: usize| manifest.segments[i].clone();
 	let access = store.get(&access_path(honest)).await.expect("access list");
 
-	// A record dated in epoch e0 + 1, sealed under epoch e0's key, in e0's segment.
+	// Epoch e0's segment, with Bob's data key for the epoch: what a provider that
+	// is also a buyer of the epoch holds.
 	let first = store.get(&segment_path(honest, &segment(0).name)).await.expect("segment");
 	let opened = Segment::from_bytes(&first).expect("decodes");
 	let m = bob.decrypt2(sensor.public_key(), &opened.capsule).expect("Bob's data key");
 	let meta = Meta::new(*sensor.id(), e0);
-	let late = RecordHeader::new((e0 + 1) * EPOCH_SECS * 1000 + 5).to_bytes();
-	let forged = m.seal_with_rng(&meta, &late, &reading(), &mut rng(9)).expect("seal").to_bytes();
-	let mut records: Vec<Vec<u8>> = opened.records.iter().map(|r| r.to_bytes()).collect();
-	records.push(forged);
-	let misdated = encode_segment(&opened.capsule, records.iter().map(Vec::as_slice));
-	let misdated_entry = SegmentEntry {
-		name: format!("{}-forged", segment(0).name),
-		size: misdated.len() as u64,
-		sha256: hex::encode(sha256(&misdated)),
-		records: records.len() as u32,
-		..segment(0)
+	let genuine = opened.clone().verify(sensor.public_key(), &meta).expect("the sensor's batches");
+	let genuine: Vec<Vec<u8>> = genuine.iter().map(|b| b.as_bytes().to_vec()).collect();
+	// e0's segment with its batches replaced by `batches`, under a name of its own.
+	let forge = |tag: &str, batches: Vec<Vec<u8>>| {
+		let bytes = encode_segment(&opened.capsule, batches.iter().map(Vec::as_slice));
+		let records = Segment::from_bytes(&bytes)
+			.expect("well-formed")
+			.batches
+			.iter()
+			.map(|b| b.headers().len() as u32)
+			.sum();
+		let entry = SegmentEntry {
+			name: format!("{}-{tag}", segment(0).name),
+			size: bytes.len() as u64,
+			sha256: hex::encode(sha256(&bytes)),
+			records,
+			..segment(0)
+		};
+		(entry, bytes)
 	};
+	// A record the sensor never sent, sealed under the epoch's key (so it opens), put
+	// into the sensor's first batch under that batch's own signature.
+	let inserted = {
+		let header = RecordHeader::new(e0 * EPOCH_SECS * 1000 + 500).to_bytes();
+		let extra = m.seal_with_rng(&meta, &header, &reading(), &mut rng(8)).expect("seal");
+		let batch = UnverifiedBatch::from_bytes(&genuine[0]).expect("decodes");
+		let mut records: Vec<Vec<u8>> = batch
+			.clone()
+			.verify(sensor.public_key(), &meta)
+			.expect("genuine")
+			.records()
+			.iter()
+			.map(|(_, r)| r.to_bytes())
+			.collect();
+		records.push(extra.to_bytes());
+		let mut bytes = genuine[0][..cbpre::SIGNATURE_LEN].to_vec();
+		bytes.extend_from_slice(&batch.sequence().to_be_bytes());
+		bytes.extend_from_slice(&(records.len() as u32).to_be_bytes());
+		for r in &records {
+			bytes.extend_from_slice(&(r.len() as u32).to_be_bytes());
+			bytes.extend_from_slice(r);
+		}
+		let mut batches = genuine.clone();
+		batches[0] = bytes;
+		forge("inserted", batches)
+	};
+	// A record dated in epoch e0 + 1 in a batch of e0 (signed by the sensor: a
+	// sensor whose clock jumped).
+	let misdated = {
+		let late = RecordHeader::new((e0 + 1) * EPOCH_SECS * 1000 + 5).to_bytes();
+		let record = m.seal_with_rng(&meta, &late, &reading(), &mut rng(9)).expect("seal");
+		let batch =
+			sign_batch_with_rng(&sensor, e0, 9, [&record.to_bytes()[..]].into_iter(), &mut rng(9))
+				.expect("signed");
+		let mut batches = genuine.clone();
+		batches.push(batch);
+		forge("misdated", batches)
+	};
+	let made: std::collections::HashMap<String, Vec<u8>> =
+		[&inserted, &misdated].into_iter().map(|(e, b)| (e.name.clone(), b.clone())).collect();
 
 	// An epoch with data, withheld and listed as empty, while the chain is told it
 	// has data: the provider would be paid for it.
@@ -189,7 +242,8 @@ async fn deliveries_that_leave_out_repeat_borrow_misdate_or_withhold_are_refused
 		("listed twice", (e0, e0 + 1), vec![segment(0), segment(0)], vec![]),
 		("not in the agreement", (e0 + 1, e0 + 2), vec![segment(0), segment(1)], vec![]),
 		("missing", (e0, e0 + 1), vec![segment(0)], vec![]),
-		("outside its epoch", (e0, e0 + 1), vec![misdated_entry.clone(), segment(1)], vec![]),
+		("outside its epoch", (e0, e0 + 1), vec![misdated.0.clone(), segment(1)], vec![]),
+		("signature does not verify", (e0, e0 + 1), vec![inserted.0.clone(), segment(1)], vec![]),
 		("as empty, but the chain was told it has data", (e0, e0 + 1), vec![segment(0)], withheld),
 	];
 	let mut dishonest = Vec::new();
@@ -197,10 +251,9 @@ async fn deliveries_that_leave_out_repeat_borrow_misdate_or_withhold_are_refused
 		let id = agreement(&chain, &sensor, (from, to)).await;
 		store.put(&access_path(id), access.clone()).await.expect("access list");
 		for entry in &segments {
-			let bytes = if entry.name == misdated_entry.name {
-				Bytes::from(misdated.clone())
-			} else {
-				store.get(&segment_path(honest, &entry.name)).await.expect("segment")
+			let bytes = match made.get(&entry.name) {
+				Some(bytes) => Bytes::from(bytes.clone()),
+				None => store.get(&segment_path(honest, &entry.name)).await.expect("segment"),
 			};
 			store.put(&segment_path(id, &entry.name), bytes).await.expect("segment");
 		}

@@ -39,6 +39,7 @@ fn run(bin: &Path, args: &[&str]) -> Output {
 	out
 }
 
+use sensorshare_protocol::batch::UnverifiedBatch;
 use sensorshare_service::clock::now_secs;
 
 /// `sensorshare fetch` of agreement `id` with key file `key` into `json`: the rows.
@@ -77,10 +78,11 @@ fn stored_timestamps(
 			.join("sensors")
 			.join(hex::encode(sensor))
 			.join(format!("{e:020}"))
-			.join("records");
+			.join("batches");
 		for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-			let name = entry.file_name().to_string_lossy().into_owned();
-			out.push(name.split('-').next().and_then(|t| t.parse().ok()).expect("<ts>-<digest>"));
+			let bytes = std::fs::read(entry.path()).expect("a stored batch");
+			let batch = UnverifiedBatch::from_bytes(&bytes).expect("a batch");
+			out.extend(batch.headers().map(|h| h.timestamp_ms));
 		}
 	}
 	out.sort();

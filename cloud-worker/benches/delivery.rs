@@ -1,10 +1,10 @@
 //! Delivery throughput beside a plain copy of the same bytes, in one run.
 //!
-//! A store on the local filesystem holds sensors' epochs of sealed records. A
-//! delivery verifies and re-encrypts each epoch's capsule, reads its records and
-//! writes them as a segment, then the manifest; the plain copy reads the same record
-//! objects and writes the same bytes, one object per epoch, with no crypto and no
-//! framing. Both alternate, several rounds; the table gives the median.
+//! A store on the local filesystem holds sensors' epochs of sealed records, in
+//! signed batches of 100. A delivery verifies and re-encrypts each epoch's capsule,
+//! reads its batches and writes them as a segment, then the manifest; the plain copy
+//! reads the same batch objects and writes the same bytes, one object per epoch,
+//! with no crypto and no framing. Both alternate, several rounds; the table gives the median.
 //!
 //! `cargo bench --locked -p sensorshare-cloud-worker --bench delivery`
 
@@ -19,12 +19,14 @@ use sensorshare_cloud_worker::{
 	deliver::{write_delivery, Job, Requester},
 	store::Store,
 };
-use sensorshare_protocol::{header::RecordHeader, sha256};
+use sensorshare_protocol::{batch::sign_batch_with_rng, header::RecordHeader};
 use std::time::{Duration, Instant};
 
 const SENSORS: usize = 4;
 const EPOCHS: u32 = 4;
 const ROUNDS: usize = 7;
+/// Records in a batch, as the sensor client cuts them by default.
+const BATCH: usize = 100;
 
 struct Fixture {
 	store: Store,
@@ -51,16 +53,28 @@ async fn fixture(records_per_epoch: usize, reading_len: usize) -> Fixture {
 			let (m, capsule) = sensor.encapsulate(epoch).expect("encapsulate");
 			let id = sensor.id().as_bytes();
 			store.put_capsule(id, epoch, Bytes::from(capsule.to_bytes())).await.expect("put");
-			for i in 0..records_per_epoch {
-				let ts = epoch * 60_000 + i as u64;
-				let header = RecordHeader::new(ts).to_bytes();
-				let reading = vec![0x42u8; reading_len];
-				let record =
-					m.seal_with_rng(capsule.meta(), &header, &reading, &mut rng).expect("seal");
-				let record = record.to_bytes();
-				bytes += record.len() as u64;
-				let digest = sha256(&record);
-				store.put_record(id, epoch, ts, &digest, Bytes::from(record)).await.expect("put");
+			let records: Vec<Vec<u8>> = (0..records_per_epoch)
+				.map(|i| {
+					let ts = epoch * 60_000 + i as u64;
+					let header = RecordHeader::new(ts).to_bytes();
+					let reading = vec![0x42u8; reading_len];
+					let record =
+						m.seal_with_rng(capsule.meta(), &header, &reading, &mut rng).expect("seal");
+					record.to_bytes()
+				})
+				.collect();
+			// In signed batches of up to BATCH records, as sensors upload them.
+			for (seq, chunk) in records.chunks(BATCH).enumerate() {
+				let batch = sign_batch_with_rng(
+					&sensor,
+					epoch,
+					seq as u64,
+					chunk.iter().map(Vec::as_slice),
+					&mut rng,
+				)
+				.expect("sign");
+				bytes += batch.len() as u64;
+				store.put_batch(id, epoch, seq as u64, Bytes::from(batch)).await.expect("put");
 			}
 			per_epoch.push(sensor.rekey(capsule.meta(), &bob_key).expect("rekey"));
 		}
@@ -81,13 +95,13 @@ async fn fixture(records_per_epoch: usize, reading_len: usize) -> Fixture {
 	Fixture { store, job, bytes, _dir: dir }
 }
 
-/// Reads every record object of the job and writes the same bytes, one object per
+/// Reads every batch object of the job and writes the same bytes, one object per
 /// sensor and epoch.
 async fn plain_copy(store: &Store, job: &Job, round: usize) {
 	let (first, last) = job.progress.undelivered().expect("epochs to deliver");
 	for (sensor, _) in &job.sensors {
 		for epoch in first..=last {
-			let paths = store.record_paths(sensor.as_bytes(), epoch).await.expect("list");
+			let paths = store.batch_paths(sensor.as_bytes(), epoch).await.expect("list");
 			let records: Vec<Bytes> = futures::stream::iter(paths)
 				.map(|p| async move { store.get(&p).await })
 				.buffered(32)
@@ -117,7 +131,7 @@ fn mbps(bytes: u64, d: Duration) -> f64 {
 fn main() {
 	let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
 	println!(
-		"| records/epoch × reading | MB of records | delivery MB/s | plain copy MB/s | ratio |"
+		"| records/epoch × reading | MB of batches | delivery MB/s | plain copy MB/s | ratio |"
 	);
 	println!("|---|---|---|---|---|");
 	for (records, reading_len) in [(250usize, 64usize), (250, 1024), (50, 16 * 1024)] {

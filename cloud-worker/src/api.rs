@@ -32,8 +32,8 @@ use cbpre::{Capsule, Identity, Meta, PublicKey};
 use futures::TryStreamExt;
 use sensorshare_protocol::{
 	auth::{Challenge, ChallengeAnswer, Token},
+	batch::{UnverifiedBatch, MAX_BATCH_BYTES},
 	routes::{self, MAX_WAIT_SECS},
-	upload::UnverifiedRecordUpload,
 };
 use serde::Deserialize;
 use std::{
@@ -58,7 +58,7 @@ pub struct ApiState {
 	pub auth: Arc<Auth>,
 	/// Metrics.
 	pub metrics: Metrics,
-	/// The largest record upload.
+	/// The largest record in a batch.
 	pub max_record_bytes: usize,
 	/// Deliveries as they are written, for the requests waiting for them.
 	pub published: Published,
@@ -156,12 +156,21 @@ pub enum ApiError {
 	/// Another capsule is stored for the sensor and epoch.
 	#[error("a different capsule is already stored for this sensor and epoch")]
 	CapsuleConflict,
-	/// The record upload does not decode or its signature does not verify.
-	#[error("record refused: {0}")]
-	InvalidRecord(sensorshare_protocol::Error),
-	/// The record's time lies outside the epoch it is uploaded under.
-	#[error("the record's timestamp lies outside epoch {0}")]
+	/// The batch does not decode or its signature does not verify.
+	#[error("batch refused: {0}")]
+	InvalidBatch(sensorshare_protocol::Error),
+	/// The batch's sequence number is not the one in the path.
+	#[error("the batch is numbered {0}, not as the path says")]
+	BatchMismatch(u64),
+	/// A record's time lies outside the epoch the batch is uploaded under.
+	#[error("a record's timestamp lies outside epoch {0}")]
 	RecordOutsideEpoch(u64),
+	/// A record of the batch is larger than the worker takes.
+	#[error("a record of {0} bytes is larger than the {1} bytes a record may be")]
+	RecordTooLarge(usize, usize),
+	/// Another batch is stored under the sequence number.
+	#[error("a different batch is already stored under sequence number {0}")]
+	BatchConflict(u64),
 	/// There is no delivery with this number here.
 	#[error("no delivery for agreement {0} here")]
 	NoDelivery(u64),
@@ -205,23 +214,24 @@ impl ApiError {
 	fn status(&self) -> StatusCode {
 		use ApiError::*;
 		match self {
-			BadSensorId | CapsuleMismatch | BadAnswer(_) | WaitTooLong(_) => {
+			BadSensorId | CapsuleMismatch | BatchMismatch(_) | BadAnswer(_) | WaitTooLong(_) => {
 				StatusCode::BAD_REQUEST
 			},
-			InvalidCapsule(_) | InvalidRecord(_) | RecordOutsideEpoch(_) => {
+			InvalidCapsule(_) | InvalidBatch(_) | RecordOutsideEpoch(_) => {
 				StatusCode::UNPROCESSABLE_ENTITY
 			},
+			RecordTooLarge(..) => StatusCode::PAYLOAD_TOO_LARGE,
 			UnknownSensor(_) | NoDelivery(_) | NoSegment => StatusCode::NOT_FOUND,
 			NotOurSensor(_) | WrongSigner | Forbidden | StaleChallenge => StatusCode::FORBIDDEN,
 			MissingToken => StatusCode::UNAUTHORIZED,
-			CapsuleConflict => StatusCode::CONFLICT,
+			CapsuleConflict | BatchConflict(_) => StatusCode::CONFLICT,
 			ChainUnavailable(_) | TooManyWaiting => StatusCode::SERVICE_UNAVAILABLE,
 			OverQuota(QuotaError::EpochTooOld { .. } | QuotaError::EpochTooFarAhead { .. }) => {
 				StatusCode::UNPROCESSABLE_ENTITY
 			},
 			OverQuota(QuotaError::TooManyRecords { .. }) => StatusCode::TOO_MANY_REQUESTS,
 			OverQuota(QuotaError::TooManyBytes { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
-			Store(StoreError::CapsuleConflict) => StatusCode::CONFLICT,
+			Store(StoreError::CapsuleConflict | StoreError::BatchConflict) => StatusCode::CONFLICT,
 			Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
 		}
 	}
@@ -257,10 +267,10 @@ impl From<DirectoryError> for ApiError {
 /// The API's router.
 pub fn router(state: ApiState) -> Router {
 	let capsule_limit = DefaultBodyLimit::max(MAX_CAPSULE_BYTES);
-	let record_limit = DefaultBodyLimit::max(state.max_record_bytes);
+	let batch_limit = DefaultBodyLimit::max(MAX_BATCH_BYTES);
 	Router::new()
 		.route(routes::CAPSULE, put(upload::<CapsuleUpload>).layer(capsule_limit))
-		.route(routes::RECORDS, post(upload::<RecordUpload>).layer(record_limit))
+		.route(routes::BATCH, put(upload::<BatchUpload>).layer(batch_limit))
 		.route(routes::CHALLENGE, post(post_challenge).layer(DefaultBodyLimit::max(0)))
 		.route(routes::TOKEN, post(post_token).layer(DefaultBodyLimit::max(MAX_ANSWER_BYTES)))
 		.route(routes::MANIFEST, get(get_manifest))
@@ -371,14 +381,18 @@ struct Incoming<'a> {
 	epoch_secs: u64,
 	/// The epoch the upload is for.
 	epoch: u64,
+	/// The batch's sequence number, as the path gives it.
+	sequence: Option<u64>,
+	/// The largest record a batch may hold.
+	max_record_bytes: usize,
 	/// What was uploaded.
 	body: &'a Bytes,
 }
 
 /// An epoch's capsule, `PUT` at [`routes::CAPSULE`].
 struct CapsuleUpload;
-/// A signed record, `POST`ed at [`routes::RECORDS`].
-struct RecordUpload;
+/// A signed batch of an epoch's records, `PUT` at [`routes::BATCH`].
+struct BatchUpload;
 
 impl Upload for CapsuleUpload {
 	const KIND: &'static str = "capsule";
@@ -396,33 +410,56 @@ impl Upload for CapsuleUpload {
 	}
 }
 
-impl Upload for RecordUpload {
-	const KIND: &'static str = "record";
+impl Upload for BatchUpload {
+	const KIND: &'static str = "batch";
 
+	/// One signature checked for the whole batch, the quotas taken for all its
+	/// records at once, and one object stored.
 	async fn store(up: Incoming<'_>) -> Result<Stored, ApiError> {
-		let record = UnverifiedRecordUpload::from_bytes(up.body)
-			.and_then(|u| u.verify(&up.key, &Meta::new(up.id, up.epoch)))
-			.map_err(ApiError::InvalidRecord)?;
-		if record.header().epoch(up.epoch_secs) != Some(up.epoch) {
-			return Err(ApiError::RecordOutsideEpoch(up.epoch));
+		let batch = UnverifiedBatch::from_bytes(up.body).map_err(ApiError::InvalidBatch)?;
+		if Some(batch.sequence()) != up.sequence {
+			return Err(ApiError::BatchMismatch(batch.sequence()));
 		}
-		let bytes = Bytes::copy_from_slice(record.record_bytes());
-		let (ts, digest) = (record.header().timestamp_ms, record.digest());
-		let (sensor, size) = (up.id.as_bytes(), bytes.len() as u64);
-		up.quotas.reserve(up.store, sensor, up.epoch, size).await??;
-		let stored = up.store.put_record(sensor, up.epoch, ts, &digest, bytes).await;
+		let batch =
+			batch.verify(&up.key, &Meta::new(up.id, up.epoch)).map_err(ApiError::InvalidBatch)?;
+		for (header, record) in batch.records() {
+			if header.epoch(up.epoch_secs) != Some(up.epoch) {
+				return Err(ApiError::RecordOutsideEpoch(up.epoch));
+			}
+			let len = record.to_bytes().len();
+			if len > up.max_record_bytes {
+				return Err(ApiError::RecordTooLarge(len, up.max_record_bytes));
+			}
+		}
+		let (sensor, sequence) = (up.id.as_bytes(), batch.sequence());
+		let (records, size) = (batch.len() as u64, up.body.len() as u64);
+		up.quotas.reserve(up.store, sensor, up.epoch, records, size).await??;
+		let stored = up.store.put_batch(sensor, up.epoch, sequence, up.body.clone()).await;
 		if !matches!(stored, Ok(Stored::Created)) {
-			up.quotas.release(sensor, up.epoch, size);
+			up.quotas.release(sensor, up.epoch, records, size);
 		}
-		Ok(stored?)
+		match stored {
+			Err(StoreError::BatchConflict) => Err(ApiError::BatchConflict(sequence)),
+			other => Ok(other?),
+		}
 	}
+}
+
+/// Where an upload goes: a sensor (hex), an epoch and, for a batch, its sequence
+/// number.
+#[derive(Deserialize)]
+struct UploadPath {
+	sensor: String,
+	epoch: u64,
+	#[serde(default)]
+	sequence: Option<u64>,
 }
 
 /// An upload by a sensor, stored if the sensor is registered with this provider and
 /// the upload checks out; the outcome is counted.
 async fn upload<U: Upload>(
 	State(state): State<ApiState>,
-	Path((sensor, epoch)): Path<(String, u64)>,
+	Path(UploadPath { sensor, epoch, sequence }): Path<UploadPath>,
 	body: Bytes,
 ) -> Result<StatusCode, ApiError> {
 	let check = async {
@@ -431,7 +468,20 @@ async fn upload<U: Upload>(
 		let now = sensorshare_service::clock::now_secs();
 		state.quotas.check_epoch(epoch, epoch_secs, now)?;
 		let (store, quotas) = (&state.store, &*state.quotas);
-		U::store(Incoming { store, quotas, id, key, epoch_secs, epoch, body: &body }).await
+		let max_record_bytes = state.max_record_bytes;
+		let body = &body;
+		let up = Incoming {
+			store,
+			quotas,
+			id,
+			key,
+			epoch_secs,
+			epoch,
+			sequence,
+			max_record_bytes,
+			body,
+		};
+		U::store(up).await
 	};
 	outcome(&state, U::KIND, body.len(), check.await)
 }
@@ -546,7 +596,7 @@ async fn health(State(state): State<ApiState>) -> Response {
 }
 
 async fn stats(State(state): State<ApiState>) -> Json<routes::WorkerStats> {
-	Json(state.metrics.stats())
+	Json(state.metrics.stats(state.store.requests()))
 }
 
 async fn metrics(State(state): State<ApiState>) -> Response {

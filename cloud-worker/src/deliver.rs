@@ -28,9 +28,9 @@ use sensorshare_chain_client::{
 	AccountId32, AgreementStatus, ChainClient, Error as ChainError, Keypair, MarketError, Progress,
 };
 use sensorshare_protocol::{
+	batch::batch_head,
 	delivery::{
-		record_frame, segment_head, EmptyEntry, EmptyEpoch, Manifest, SegmentEntry,
-		MANIFEST_VERSION,
+		batch_frame, segment_head, EmptyEntry, EmptyEpoch, Manifest, SegmentEntry, MANIFEST_VERSION,
 	},
 	routes::Location,
 	sha256,
@@ -43,8 +43,8 @@ use std::{
 };
 use tokio::sync::watch;
 
-/// How many records are read from the store at once.
-const READ_CONCURRENCY: usize = 32;
+/// How many batches are read from the store at once: at most 4 MiB in memory.
+const READ_CONCURRENCY: usize = 4;
 
 /// Who a delivery is for: the agreement's requester, as the chain registers it.
 #[derive(Debug, Clone, Copy)]
@@ -295,7 +295,7 @@ async fn write_segment(
 	let Some(capsule) = store.capsule(sensor.as_bytes(), epoch).await? else {
 		// Records without their capsule: the capsule is on its way (a sensor retries
 		// it), and the epoch is not delivered as if it were complete without it.
-		if store.epoch_usage(sensor.as_bytes(), epoch).await?.0 > 0 {
+		if !store.batch_paths(sensor.as_bytes(), epoch).await?.is_empty() {
 			return Err(DeliveryError::CapsuleMissing { sensor: sensor_hex, epoch });
 		}
 		return Ok(None);
@@ -306,26 +306,31 @@ async fn write_segment(
 	let re_encrypted = capsule.re_encrypt(rk, job.requester.id);
 	tally.reencrypt += started.elapsed();
 
-	// Streamed: each record goes from the store into the segment as it is read, and
-	// the segment to the store in parts, so memory stays bounded whatever the
-	// epoch's size (the listing of the records' names aside).
-	let paths = store.record_paths(sensor.as_bytes(), epoch).await?;
-	let records = u32::try_from(paths.len()).map_err(|_| DeliveryError::TooManyRecords {
+	// Streamed: each batch goes from the store into the segment as it is read,
+	// signature and all, and the segment to the store in parts, so memory stays
+	// bounded whatever the epoch's size (the listing of the batches' names aside).
+	let paths = store.batch_paths(sensor.as_bytes(), epoch).await?;
+	let too_many = || DeliveryError::TooManyRecords {
 		sensor: sensor_hex.clone(),
 		epoch,
 		records: paths.len(),
-	})?;
+	};
+	let batches = u32::try_from(paths.len()).map_err(|_| too_many())?;
 	let name = segment_name(sensor.as_bytes(), epoch);
 	let mut segment = SegmentOut::new(store.writer(&segment_path(job.agreement, &name)).await?);
+	let mut records = 0u64;
 	let written = async {
-		segment.write(&segment_head(&re_encrypted, records)).await?;
-		let mut stored = futures::stream::iter(paths)
-			.map(|p| async move { store.get(&p).await })
+		segment.write(&segment_head(&re_encrypted, batches)).await?;
+		let mut stored = futures::stream::iter(paths.clone())
+			.map(|p| async move { store.get(&p).await.map(|b| (p, b)) })
 			.buffered(READ_CONCURRENCY);
-		while let Some(record) = stored.try_next().await? {
-			tally.record_bytes += record.len() as u64;
-			segment.write(&record_frame(&record)).await?;
-			segment.write(&record).await?;
+		while let Some((path, batch)) = stored.try_next().await? {
+			let (_, count) =
+				batch_head(&batch).map_err(|_| StoreError::CorruptBatch(path.to_string()))?;
+			records += u64::from(count);
+			tally.record_bytes += batch.len() as u64;
+			segment.write(&batch_frame(&batch)).await?;
+			segment.write(&batch).await?;
 		}
 		Ok::<_, StoreError>(())
 	}
@@ -337,6 +342,7 @@ async fn write_segment(
 			return Err(e.into());
 		},
 	};
+	let records = u32::try_from(records).map_err(|_| too_many())?;
 	Ok(Some(SegmentEntry {
 		sensor: sensor_hex,
 		epoch,

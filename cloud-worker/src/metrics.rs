@@ -122,12 +122,18 @@ impl Metrics {
 	}
 
 	/// The figures programs read, typed.
-	pub fn stats(&self) -> sensorshare_protocol::routes::WorkerStats {
+	pub fn stats(
+		&self,
+		store: crate::store::StoreRequests,
+	) -> sensorshare_protocol::routes::WorkerStats {
 		sensorshare_protocol::routes::WorkerStats {
 			deliveries: self.deliveries.get(),
 			delivered_bytes: self.delivered_bytes.get(),
 			reencrypt_seconds: self.reencrypt_seconds.get(),
 			delivery_retries: self.delivery_retries.get(),
+			store_puts: store.puts,
+			store_gets: store.gets,
+			store_lists: store.lists,
 		}
 	}
 

@@ -4,9 +4,9 @@
 //! is stored.
 //!
 //! An epoch's usage is counted from the store the first time the epoch is seen (so a
-//! restart loses nothing), then kept in memory; a record is reserved before it is
-//! written and released if it turns out a duplicate or the write fails, so two
-//! uploads at once cannot both slip under the limit.
+//! restart loses nothing), then kept in memory; a batch's records and bytes are
+//! reserved before it is written and released if it turns out a repeat or the write
+//! fails, so two uploads at once cannot both slip under the limit.
 
 use crate::{
 	config::Limits,
@@ -36,15 +36,15 @@ pub enum QuotaError {
 		/// How far ahead an epoch may start.
 		max_lead_secs: u64,
 	},
-	/// The epoch holds as many records as it may.
-	#[error("epoch {epoch} holds its {max} records already")]
+	/// The batch would take the epoch over its records.
+	#[error("epoch {epoch} would hold more than its {max} records")]
 	TooManyRecords {
 		/// The epoch.
 		epoch: u64,
 		/// Records per epoch.
 		max: u64,
 	},
-	/// The record would take the epoch over its bytes.
+	/// The batch would take the epoch over its bytes.
 	#[error("epoch {epoch} would hold more than its {max} bytes")]
 	TooManyBytes {
 		/// The epoch.
@@ -102,18 +102,19 @@ impl Quotas {
 		Ok(())
 	}
 
-	/// Reserves room for one record of `bytes` in `sensor`'s `epoch`: call
-	/// [`Self::release`] if it is not stored after all.
+	/// Reserves room for a batch of `records` records and `bytes` bytes in
+	/// `sensor`'s `epoch`: call [`Self::release`] if it is not stored after all.
 	pub async fn reserve(
 		&self,
 		store: &Store,
 		sensor: &[u8],
 		epoch: u64,
+		records: u64,
 		bytes: u64,
 	) -> Result<Result<(), QuotaError>, StoreError> {
 		let key = (sensor.to_vec(), epoch);
 		if !self.lock().contains_key(&key) {
-			let (records, stored) = store.epoch_usage(sensor, epoch).await?;
+			let (stored_records, stored) = store.epoch_usage(sensor, epoch).await?;
 			let mut usage = self.lock();
 			if usage.len() >= MAX_TRACKED {
 				// The oldest half goes; what comes back is counted from the store.
@@ -122,25 +123,25 @@ impl Quotas {
 				let cut = epochs[epochs.len() / 2];
 				usage.retain(|(_, e), _| *e > cut);
 			}
-			usage.entry(key.clone()).or_insert(Usage { records, bytes: stored });
+			usage.entry(key.clone()).or_insert(Usage { records: stored_records, bytes: stored });
 		}
 		let mut usage = self.lock();
 		let u = usage.entry(key).or_default();
-		if u.records >= self.max_records {
+		if u.records.saturating_add(records) > self.max_records {
 			return Ok(Err(QuotaError::TooManyRecords { epoch, max: self.max_records }));
 		}
 		if u.bytes.saturating_add(bytes) > self.max_bytes {
 			return Ok(Err(QuotaError::TooManyBytes { epoch, max: self.max_bytes }));
 		}
-		u.records += 1;
+		u.records = u.records.saturating_add(records);
 		u.bytes = u.bytes.saturating_add(bytes);
 		Ok(Ok(()))
 	}
 
-	/// Gives back a reservation of [`Self::reserve`] whose record was not stored.
-	pub fn release(&self, sensor: &[u8], epoch: u64, bytes: u64) {
+	/// Gives back a reservation of [`Self::reserve`] whose batch was not stored.
+	pub fn release(&self, sensor: &[u8], epoch: u64, records: u64, bytes: u64) {
 		if let Some(u) = self.lock().get_mut(&(sensor.to_vec(), epoch)) {
-			u.records = u.records.saturating_sub(1);
+			u.records = u.records.saturating_sub(records);
 			u.bytes = u.bytes.saturating_sub(bytes);
 		}
 	}
@@ -193,18 +194,25 @@ mod tests {
 		let store = Store::open(&crate::config::StorageConfig::Fs { path: dir.path().into() })
 			.expect("store");
 		let q = quotas();
-		assert_eq!(q.reserve(&store, b"s", 1, 60).await.expect("store"), Ok(()));
+		assert_eq!(q.reserve(&store, b"s", 1, 1, 60).await.expect("store"), Ok(()));
 		assert!(matches!(
-			q.reserve(&store, b"s", 1, 60).await.expect("store"),
+			q.reserve(&store, b"s", 1, 1, 60).await.expect("store"),
 			Err(QuotaError::TooManyBytes { .. })
 		));
-		assert_eq!(q.reserve(&store, b"s", 1, 40).await.expect("store"), Ok(()));
+		assert!(
+			matches!(
+				q.reserve(&store, b"s", 1, 2, 10).await.expect("store"),
+				Err(QuotaError::TooManyRecords { .. })
+			),
+			"a batch of two would make three"
+		);
+		assert_eq!(q.reserve(&store, b"s", 1, 1, 40).await.expect("store"), Ok(()));
 		assert!(matches!(
-			q.reserve(&store, b"s", 1, 1).await.expect("store"),
+			q.reserve(&store, b"s", 1, 1, 0).await.expect("store"),
 			Err(QuotaError::TooManyRecords { .. })
 		));
-		q.release(b"s", 1, 40);
-		assert_eq!(q.reserve(&store, b"s", 1, 40).await.expect("store"), Ok(()));
-		assert_eq!(q.reserve(&store, b"s", 2, 60).await.expect("store"), Ok(()), "per epoch");
+		q.release(b"s", 1, 1, 40);
+		assert_eq!(q.reserve(&store, b"s", 1, 1, 40).await.expect("store"), Ok(()));
+		assert_eq!(q.reserve(&store, b"s", 2, 2, 60).await.expect("store"), Ok(()), "per epoch");
 	}
 }

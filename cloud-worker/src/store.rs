@@ -6,17 +6,17 @@
 //!
 //! ```text
 //! sensors/<sensor>/<epoch>/capsule                  the epoch's capsule
-//! sensors/<sensor>/<epoch>/records/<ms>-<sha256>    its records, by time
+//! sensors/<sensor>/<epoch>/batches/<sequence>       its signed batches, as uploaded
 //! deliveries/<agreement>/access.json                who may read the delivery
 //! deliveries/<agreement>/segments/<sensor>-<epoch>  a sensor's epoch, re-encrypted
 //! deliveries/<agreement>/manifests/<through>.json   each step's manifest, written last
 //! ```
 //!
-//! `<sensor>` is the sensor's identity in hex and `<sha256>` the record's digest in
-//! hex. `<agreement>`, `<epoch>`, `<through>` (the last epoch a delivery covers) and
-//! `<ms>` (the record's time, in milliseconds since the Unix epoch) are zero-padded to
-//! 20 digits, so that listings come out in order. Records are named by content, so an
-//! upload repeated after a lost reply is stored once. Every key is made here.
+//! `<sensor>` is the sensor's identity in hex. `<agreement>`, `<epoch>`, `<through>`
+//! (the last epoch a delivery covers) and `<sequence>` (the batch's number within its
+//! epoch) are zero-padded to 20 digits, so that listings come out in order. One
+//! object a batch, not a record: a provider pays its store per batch. A batch
+//! repeated after a lost reply is stored once. Every key is made here.
 
 use crate::config::StorageConfig;
 use bytes::Bytes;
@@ -26,7 +26,10 @@ use object_store::{
 	aws::AmazonS3Builder, local::LocalFileSystem, path::Path, ObjectStore, PutMode, PutOptions,
 	PutPayload, WriteMultipart,
 };
-use std::sync::Arc;
+use std::sync::{
+	atomic::{AtomicU64, Ordering},
+	Arc,
+};
 
 /// The part size of an object written in parts ([`Store::writer`]): S3's smallest
 /// (every part but the last must be at least 5 MiB).
@@ -56,6 +59,12 @@ pub enum StoreError {
 	/// Another capsule is stored for this sensor and epoch.
 	#[error("a different capsule is already stored for this sensor and epoch")]
 	CapsuleConflict,
+	/// Another batch is stored under this sensor, epoch and sequence number.
+	#[error("a different batch is already stored under this sequence number")]
+	BatchConflict,
+	/// A stored batch cannot be read back.
+	#[error("the stored batch {0} is corrupt")]
+	CorruptBatch(String),
 }
 
 /// What a put did.
@@ -71,6 +80,27 @@ pub enum Stored {
 #[derive(Clone, Debug)]
 pub struct Store {
 	inner: Arc<dyn ObjectStore>,
+	requests: Arc<Requests>,
+}
+
+/// Requests made of the backend since the store was opened, by kind: what an S3
+/// provider bills (a ranged read and a multipart write count as one each).
+#[derive(Debug, Default)]
+struct Requests {
+	puts: AtomicU64,
+	gets: AtomicU64,
+	lists: AtomicU64,
+}
+
+/// How many requests the store has made of its backend.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreRequests {
+	/// Writes: puts, conditional creates, multipart uploads.
+	pub puts: u64,
+	/// Reads, whole or ranged.
+	pub gets: u64,
+	/// Listings.
+	pub lists: u64,
 }
 
 /// The namespace of the chain whose block 0 is `genesis`.
@@ -112,13 +142,12 @@ fn capsule_path(sensor: &[u8], epoch: u64) -> Path {
 	Path::from(format!("{}/capsule", sensor_epoch_prefix(sensor, epoch)))
 }
 
-fn records_prefix(sensor: &[u8], epoch: u64) -> Path {
-	Path::from(format!("{}/records", sensor_epoch_prefix(sensor, epoch)))
+fn batches_prefix(sensor: &[u8], epoch: u64) -> Path {
+	Path::from(format!("{}/batches", sensor_epoch_prefix(sensor, epoch)))
 }
 
-fn record_path(sensor: &[u8], epoch: u64, timestamp_ms: u64, digest: &[u8; 32]) -> Path {
-	let (prefix, digest) = (sensor_epoch_prefix(sensor, epoch), hex::encode(digest));
-	Path::from(format!("{prefix}/records/{timestamp_ms:020}-{digest}"))
+fn batch_path(sensor: &[u8], epoch: u64, sequence: u64) -> Path {
+	Path::from(format!("{}/batches/{sequence:020}", sensor_epoch_prefix(sensor, epoch)))
 }
 
 impl Store {
@@ -156,7 +185,29 @@ impl Store {
 				Arc::new(b.build()?)
 			},
 		};
-		Ok(Store { inner })
+		Ok(Store { inner, requests: Arc::default() })
+	}
+
+	/// How many requests the store has made of its backend since it was opened.
+	pub fn requests(&self) -> StoreRequests {
+		let r = &self.requests;
+		StoreRequests {
+			puts: r.puts.load(Ordering::Relaxed),
+			gets: r.gets.load(Ordering::Relaxed),
+			lists: r.lists.load(Ordering::Relaxed),
+		}
+	}
+
+	fn put_counted(&self) {
+		self.requests.puts.fetch_add(1, Ordering::Relaxed);
+	}
+
+	fn get_counted(&self) {
+		self.requests.gets.fetch_add(1, Ordering::Relaxed);
+	}
+
+	fn list_counted(&self) {
+		self.requests.lists.fetch_add(1, Ordering::Relaxed);
 	}
 
 	/// The same store, within the namespace of the chain whose block 0 is `genesis`.
@@ -164,16 +215,18 @@ impl Store {
 		let prefix = Path::from(namespace(genesis));
 		Store {
 			inner: Arc::new(object_store::prefix::PrefixStore::new(self.inner.clone(), prefix)),
+			requests: self.requests.clone(),
 		}
 	}
 
 	/// A store over an existing backend.
 	pub fn from_backend(inner: Arc<dyn ObjectStore>) -> Self {
-		Store { inner }
+		Store { inner, requests: Arc::default() }
 	}
 
 	async fn create(&self, path: &Path, bytes: Bytes) -> Result<Stored, StoreError> {
 		let opts = PutOptions::from(PutMode::Create);
+		self.put_counted();
 		match self.inner.put_opts(path, PutPayload::from(bytes), opts).await {
 			Ok(_) => Ok(Stored::Created),
 			Err(object_store::Error::AlreadyExists { .. }) => Ok(Stored::AlreadyStored),
@@ -194,6 +247,7 @@ impl Store {
 		match self.create(&path, capsule.clone()).await? {
 			Stored::Created => Ok(Stored::Created),
 			Stored::AlreadyStored => {
+				self.get_counted();
 				if self.inner.get(&path).await?.bytes().await? == capsule {
 					Ok(Stored::AlreadyStored)
 				} else {
@@ -208,42 +262,70 @@ impl Store {
 		self.get_opt(&capsule_path(sensor, epoch)).await
 	}
 
-	/// Stores a record of a sensor's epoch under its time and digest.
-	pub async fn put_record(
+	/// Stores a sensor's signed batch of an epoch under its sequence number. The same
+	/// batch again (the same records; its signature may differ, a Schnorr signature
+	/// being randomized) is a no-op; a different one is a conflict.
+	pub async fn put_batch(
 		&self,
 		sensor: &[u8],
 		epoch: u64,
-		timestamp_ms: u64,
-		digest: &[u8; 32],
-		record: Bytes,
+		sequence: u64,
+		batch: Bytes,
 	) -> Result<Stored, StoreError> {
-		self.create(&record_path(sensor, epoch, timestamp_ms, digest), record).await
+		let path = batch_path(sensor, epoch, sequence);
+		match self.create(&path, batch.clone()).await? {
+			Stored::Created => Ok(Stored::Created),
+			Stored::AlreadyStored => {
+				self.get_counted();
+				let stored = self.inner.get(&path).await?.bytes().await?;
+				let unsigned = |b: &[u8]| b.get(cbpre::SIGNATURE_LEN..).map(<[u8]>::to_vec);
+				if unsigned(&stored) == unsigned(&batch) {
+					Ok(Stored::AlreadyStored)
+				} else {
+					Err(StoreError::BatchConflict)
+				}
+			},
+		}
 	}
 
-	/// The names of a sensor's records for an epoch, in time order.
-	pub async fn record_paths(&self, sensor: &[u8], epoch: u64) -> Result<Vec<Path>, StoreError> {
-		let prefix = records_prefix(sensor, epoch);
+	/// The names of a sensor's batches for an epoch, in sequence order.
+	pub async fn batch_paths(&self, sensor: &[u8], epoch: u64) -> Result<Vec<Path>, StoreError> {
+		let prefix = batches_prefix(sensor, epoch);
+		self.list_counted();
 		let mut paths: Vec<Path> =
 			self.inner.list(Some(&prefix)).map_ok(|m| m.location).try_collect().await?;
 		paths.sort();
 		Ok(paths)
 	}
 
-	/// How many records a sensor's epoch holds, and their bytes.
+	/// How many records a sensor's epoch holds, and the bytes of its batches: each
+	/// batch's count read from its head (a ranged read of a few bytes).
 	pub async fn epoch_usage(&self, sensor: &[u8], epoch: u64) -> Result<(u64, u64), StoreError> {
-		let prefix = records_prefix(sensor, epoch);
+		use sensorshare_protocol::batch::{batch_head, BATCH_HEAD_LEN};
+		let prefix = batches_prefix(sensor, epoch);
+		self.list_counted();
 		let metas: Vec<object_store::ObjectMeta> =
 			self.inner.list(Some(&prefix)).try_collect().await?;
-		Ok((metas.len() as u64, metas.iter().map(|m| m.size).sum()))
+		let mut records = 0u64;
+		for meta in &metas {
+			self.get_counted();
+			let head = self.inner.get_range(&meta.location, 0..BATCH_HEAD_LEN as u64).await?;
+			let (_, count) = batch_head(&head)
+				.map_err(|_| StoreError::CorruptBatch(meta.location.to_string()))?;
+			records += u64::from(count);
+		}
+		Ok((records, metas.iter().map(|m| m.size).sum()))
 	}
 
 	/// An object's bytes.
 	pub async fn get(&self, path: &Path) -> Result<Bytes, StoreError> {
+		self.get_counted();
 		Ok(self.inner.get(path).await?.bytes().await?)
 	}
 
 	/// An object's bytes, or `None` if there is no such object.
 	pub async fn get_opt(&self, path: &Path) -> Result<Option<Bytes>, StoreError> {
+		self.get_counted();
 		match self.inner.get(path).await {
 			Ok(r) => Ok(Some(r.bytes().await?)),
 			Err(object_store::Error::NotFound { .. }) => Ok(None),
@@ -257,6 +339,7 @@ impl Store {
 		&self,
 		path: &Path,
 	) -> Result<Option<(u64, BoxStream<'static, object_store::Result<Bytes>>)>, StoreError> {
+		self.get_counted();
 		match self.inner.get(path).await {
 			Ok(r) => Ok(Some((r.meta.size, r.into_stream()))),
 			Err(object_store::Error::NotFound { .. }) => Ok(None),
@@ -267,12 +350,14 @@ impl Store {
 	/// Writes (or overwrites) the object at `path` in parts, as its bytes come: it
 	/// appears whole once [`ObjectWriter::finish`] returns, or not at all.
 	pub async fn writer(&self, path: &Path) -> Result<ObjectWriter, StoreError> {
+		self.put_counted();
 		let upload = self.inner.put_multipart(path).await?;
 		Ok(ObjectWriter { upload: WriteMultipart::new_with_chunk_size(upload, PART_BYTES) })
 	}
 
 	/// Writes (or overwrites) an object.
 	pub async fn put(&self, path: &Path, bytes: Bytes) -> Result<(), StoreError> {
+		self.put_counted();
 		self.inner.put(path, PutPayload::from(bytes)).await?;
 		Ok(())
 	}
@@ -280,6 +365,7 @@ impl Store {
 	/// Every object under `prefix`.
 	pub async fn list(&self, prefix: &str) -> Result<Vec<Path>, StoreError> {
 		let prefix = Path::from(prefix);
+		self.list_counted();
 		Ok(self.inner.list(Some(&prefix)).map_ok(|m| m.location).try_collect().await?)
 	}
 }

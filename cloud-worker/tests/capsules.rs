@@ -16,10 +16,7 @@ async fn an_epoch_missing_its_capsule_is_delivered_whole_once_the_capsule_arrive
 
 	// The epoch's records arrive; its capsule does not (yet).
 	let (capsule, records) = epoch_data(sensor, 10, 4, 10);
-	let mut r = rng(10);
-	for record in &records {
-		client.upload_record(sensor, 10, record, &mut r).await.expect("record upload");
-	}
+	upload_batches(client, sensor, 10, &records).await;
 	let id = chain.request("//Bob", &[sensor], 10, 10).await;
 	chain.accept("//Alice", id, &[sensor], &public_key(bob)).await;
 	tokio::time::sleep(Duration::from_secs(3)).await;

@@ -15,6 +15,8 @@ const PEAK_RSS_LIMIT_KB: u64 = 100 * 1024;
 
 /// A reading's size: records near the worker's 64 KiB limit.
 const READING_BYTES: usize = 60 * 1024;
+/// Readings in one batch: 16 of 60 KiB, just under the 1 MiB a batch may be.
+const PER_BATCH: u64 = 16;
 
 /// The worker's peak resident memory so far, in kB.
 fn peak_rss_kb(pid: u32) -> u64 {
@@ -54,19 +56,25 @@ async fn delivering_and_serving_a_large_epoch_keeps_the_worker_under_100_mb() {
 	let n = epoch_bytes / READING_BYTES as u64;
 	let (m, capsule) = sensor.encapsulate(epoch).expect("encapsulate");
 	client.upload_capsule(&capsule).await.expect("the capsule");
-	futures::stream::iter(0..n)
-		.map(|i| {
+	// In signed batches of up to PER_BATCH readings, just under the 1 MiB a batch may be.
+	let batches = n.div_ceil(PER_BATCH);
+	futures::stream::iter(0..batches)
+		.map(|b| {
 			let (m, meta) = (&m, capsule.meta());
 			async move {
-				let mut rng = rng(i);
-				let header = sensorshare_protocol::header::RecordHeader::new(
-					epoch * EPOCH_SECS * 1000 + i % (EPOCH_SECS * 1000),
-				)
-				.to_bytes();
-				let mut reading = vec![0u8; READING_BYTES];
-				reading[..8].copy_from_slice(&i.to_be_bytes());
-				let record = m.seal_with_rng(meta, &header, &reading, &mut rng).expect("seal");
-				client.upload_record(sensor, epoch, &record, &mut rng).await.expect("upload");
+				let mut rng = rng(b);
+				let records: Vec<_> = (b * PER_BATCH..((b + 1) * PER_BATCH).min(n))
+					.map(|i| {
+						let header = sensorshare_protocol::header::RecordHeader::new(
+							epoch * EPOCH_SECS * 1000 + i % (EPOCH_SECS * 1000),
+						)
+						.to_bytes();
+						let mut reading = vec![0u8; READING_BYTES];
+						reading[..8].copy_from_slice(&i.to_be_bytes());
+						m.seal_with_rng(meta, &header, &reading, &mut rng).expect("seal")
+					})
+					.collect();
+				client.upload_batch(sensor, epoch, b, &records, &mut rng).await.expect("upload");
 			}
 		})
 		.buffer_unordered(4)

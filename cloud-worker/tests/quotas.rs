@@ -21,7 +21,8 @@ fn status(e: ClientError) -> (StatusCode, String) {
 	}
 }
 
-/// A record of `len` bytes of plaintext at second `secs` of `sensor`'s `epoch`.
+/// A batch of one record of `len` bytes of plaintext at second `secs` of `sensor`'s
+/// `epoch`, numbered `secs`.
 async fn upload(
 	worker: &WorkerClient,
 	sensor: &SecretKey,
@@ -33,11 +34,12 @@ async fn upload(
 	let header = RecordHeader::new(secs * 1000).to_bytes();
 	let mut r = rng(secs);
 	let record = m.seal_with_rng(capsule.meta(), &header, &vec![7u8; len], &mut r).expect("seal");
-	worker.upload_record(sensor, epoch, &record, &mut r).await.map(|_| ())
+	worker.upload_batch(sensor, epoch, secs, &[record], &mut r).await.map(|_| ())
 }
 
+/// Batches in the store: here, one record each.
 fn records_stored(store: &Path) -> usize {
-	files(store).iter().filter(|p| p.to_string_lossy().contains("/records/")).count()
+	files(store).iter().filter(|p| p.to_string_lossy().contains("/batches/")).count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

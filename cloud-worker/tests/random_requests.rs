@@ -16,7 +16,7 @@ fn segment() -> impl Strategy<Value = String> {
 		any::<u64>().prop_map(|n| n.to_string()),
 		proptest::collection::vec(any::<u8>(), 0..40).prop_map(hex::encode),
 		Just("capsule".to_string()),
-		Just("records".to_string()),
+		Just("batches".to_string()),
 		"[a-zA-Z0-9._~%-]{0,24}",
 	]
 }
@@ -26,16 +26,16 @@ fn segment() -> impl Strategy<Value = String> {
 fn path() -> impl Strategy<Value = String> {
 	let routes = prop::sample::select(vec![
 		routes::CAPSULE,
-		routes::RECORDS,
+		routes::BATCH,
 		routes::CHALLENGE,
 		routes::TOKEN,
 		routes::MANIFEST,
 		routes::SEGMENT,
 	]);
 	prop_oneof![
-		(routes, segment(), segment()).prop_map(|(route, a, b)| {
+		(routes, segment(), segment(), segment()).prop_map(|(route, a, b, c)| {
 			let mut filled = String::new();
-			let mut holes = [a, b].into_iter();
+			let mut holes = [a, b, c].into_iter();
 			for part in route.split('/').filter(|p| !p.is_empty()) {
 				filled.push('/');
 				if part.starts_with('{') {

@@ -10,7 +10,7 @@ use sensorshare_cloud_worker::{
 	deliver::{write_delivery, Job, Requester},
 	store::{manifest_path, segment_path, Store, StoreError, Stored},
 };
-use sensorshare_protocol::{delivery::Manifest, header::RecordHeader, sha256};
+use sensorshare_protocol::{batch::sign_batch_with_rng, delivery::Manifest, header::RecordHeader};
 use std::{
 	process::{Child, Command, Stdio},
 	time::{Duration, Instant},
@@ -86,18 +86,28 @@ async fn uploads_and_deliveries_work_on_an_s3_compatible_store() {
 	));
 
 	let mut sealed = Vec::new();
-	for i in 0..3u64 {
-		let header = RecordHeader::new(5 * 60_000 + i).to_bytes();
+	for seq in 0..3u64 {
+		let header = RecordHeader::new(5 * 60_000 + seq).to_bytes();
 		let r = m.seal_with_rng(capsule.meta(), &header, b"reading", &mut rng).expect("seal");
 		let r = r.to_bytes();
-		let digest = sha256(&r);
-		let put = store.put_record(id, 5, 5 * 60_000 + i, &digest, Bytes::from(r.clone()));
+		let batch = |rng: &mut ChaCha20Rng| {
+			let b = sign_batch_with_rng(&sensor, 5, seq, [&r[..]].into_iter(), rng).expect("sign");
+			Bytes::from(b)
+		};
+		let put = store.put_batch(id, 5, seq, batch(&mut rng));
 		assert_eq!(put.await.expect("put"), Stored::Created);
-		let again = store.put_record(id, 5, 5 * 60_000 + i, &digest, Bytes::from(r.clone()));
+		// Signed anew, as a sensor does after a lost reply: the same batch.
+		let again = store.put_batch(id, 5, seq, batch(&mut rng));
 		assert_eq!(again.await.expect("again"), Stored::AlreadyStored);
 		sealed.push(r);
 	}
-	assert_eq!(store.record_paths(id, 5).await.expect("list").len(), 3);
+	let other = sign_batch_with_rng(&sensor, 5, 0, [&sealed[1][..]].into_iter(), &mut rng);
+	assert!(matches!(
+		store.put_batch(id, 5, 0, Bytes::from(other.expect("sign"))).await,
+		Err(StoreError::BatchConflict)
+	));
+	assert_eq!(store.batch_paths(id, 5).await.expect("list").len(), 3);
+	assert_eq!(store.epoch_usage(id, 5).await.expect("usage").0, 3, "three records");
 
 	let bob_key = cbpre::PublicKey::derive(bob.id(), bob.certificate(), &dev::ca().public_key())
 		.expect("derive");
@@ -121,7 +131,10 @@ async fn uploads_and_deliveries_work_on_an_s3_compatible_store() {
 	let segment = store.get(&segment_path(1, &entry.name)).await.expect("segment");
 	let segment = entry.open(&segment).expect("opens");
 	let m_bob = bob.decrypt2(sensor.public_key(), &segment.capsule).expect("decrypt2");
-	for (r, original) in segment.records.iter().zip(&sealed) {
+	let batches = segment.verify(sensor.public_key(), capsule.meta()).expect("the sensor's");
+	let records: Vec<_> = batches.iter().flat_map(|b| b.records()).collect();
+	assert_eq!(records.len(), sealed.len());
+	for ((_, r), original) in records.into_iter().zip(&sealed) {
 		assert_eq!(&r.to_bytes(), original);
 		assert_eq!(m_bob.open(capsule.meta(), r).expect("open"), b"reading");
 	}

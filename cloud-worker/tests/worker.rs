@@ -8,7 +8,10 @@ use cbpre::{DataKey, Meta};
 use common::*;
 use reqwest::StatusCode;
 use sensorshare_chain_client::{api, AgreementStatus, EmptyEpoch};
-use sensorshare_protocol::routes::{self, Location, Urls};
+use sensorshare_protocol::{
+	batch::{sign_batch_with_rng, MAX_BATCH_BYTES},
+	routes::{self, Location, Urls},
+};
 use sensorshare_worker_client::{ClientError, Uploaded, Wanted};
 use std::time::Duration;
 
@@ -176,13 +179,13 @@ async fn forged_and_malformed_uploads_are_refused_and_nothing_is_stored() {
 	let (forged, forged_records) = epoch_data(&impostor, 1, 1, 1);
 	let (status, reason) = refused(w.upload_capsule(&forged).await.expect_err("forged capsule"));
 	assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reason}");
-	// A record signed by another key is refused.
+	// A batch signed by another key is refused.
 	let e =
-		w.upload_record(&impostor, 1, &forged_records[0], &mut r).await.expect_err("forged record");
+		w.upload_batch(&impostor, 1, 0, &forged_records, &mut r).await.expect_err("forged batch");
 	assert_eq!(refused(e).0, StatusCode::UNPROCESSABLE_ENTITY);
-	// A record whose time lies outside the epoch it is filed under.
+	// A batch whose records' times lie outside the epoch it is filed under.
 	let (_, records) = epoch_data(&sensor, 1, 1, 1);
-	let e = w.upload_record(&sensor, 2, &records[0], &mut r).await.expect_err("wrong epoch");
+	let e = w.upload_batch(&sensor, 2, 0, &records, &mut r).await.expect_err("wrong epoch");
 	assert!(refused(e).0.is_client_error());
 	// Sensors of another provider, and sensors not on chain.
 	let (capsule, _) = epoch_data(&elsewhere, 1, 0, 1);
@@ -207,7 +210,7 @@ async fn forged_and_malformed_uploads_are_refused_and_nothing_is_stored() {
 		assert_eq!(got, want, "PUT {url}");
 	}
 	let got = http
-		.post(urls.records(b"sensor-1", 1))
+		.put(urls.batch(b"sensor-1", 1, 0))
 		.body(vec![7u8; 100])
 		.send()
 		.await
@@ -215,13 +218,20 @@ async fn forged_and_malformed_uploads_are_refused_and_nothing_is_stored() {
 		.status();
 	assert_eq!(got, StatusCode::UNPROCESSABLE_ENTITY);
 	let got = http
-		.post(urls.records(b"sensor-1", 1))
-		.body(vec![7u8; 65 * 1024])
+		.put(urls.batch(b"sensor-1", 1, 0))
+		.body(vec![7u8; MAX_BATCH_BYTES + 1])
 		.send()
 		.await
 		.expect("reachable")
 		.status();
 	assert_eq!(got, StatusCode::PAYLOAD_TOO_LARGE);
+	// A genuine batch under another sequence number than its own.
+	let (_, records) = epoch_data(&sensor, 1, 1, 1);
+	let batch =
+		sign_batch_with_rng(&sensor, 1, 0, [&records[0].to_bytes()[..]].into_iter(), &mut r)
+			.expect("signed");
+	let got = http.put(urls.batch(b"sensor-1", 1, 5)).body(batch).send().await.expect("reachable");
+	assert_eq!(got.status(), StatusCode::BAD_REQUEST);
 	// A capsule uploaded under another epoch than its own.
 	let (capsule, _) = epoch_data(&sensor, 1, 0, 1);
 	let got = http
@@ -239,15 +249,20 @@ async fn forged_and_malformed_uploads_are_refused_and_nothing_is_stored() {
 	// capsule for the same epoch is a conflict.
 	assert_eq!(w.upload_capsule(&capsule).await.expect("stored"), Uploaded::Stored);
 	assert_eq!(w.upload_capsule(&capsule).await.expect("again"), Uploaded::Duplicate);
-	let (_, records) = epoch_data(&sensor, 1, 1, 1);
+	// A batch is stored once; the same records again under its number (signed anew,
+	// as after a lost reply) change nothing; other records under it are a conflict.
+	let (_, records) = epoch_data(&sensor, 1, 2, 1);
 	assert_eq!(
-		w.upload_record(&sensor, 1, &records[0], &mut r).await.expect("stored"),
+		w.upload_batch(&sensor, 1, 0, &records[..1], &mut r).await.expect("stored"),
 		Uploaded::Stored
 	);
 	assert_eq!(
-		w.upload_record(&sensor, 1, &records[0], &mut r).await.expect("again"),
+		w.upload_batch(&sensor, 1, 0, &records[..1], &mut r).await.expect("again"),
 		Uploaded::Duplicate
 	);
+	let e = w.upload_batch(&sensor, 1, 0, &records, &mut r).await.expect_err("conflict");
+	let (status, reason) = refused(e);
+	assert_eq!(status, StatusCode::CONFLICT, "{reason}");
 	// Only hazmat makes a second capsule of a meta (and so gives the cloud the key).
 	let other =
 		cbpre::hazmat::encrypt(&sensor, &DataKey::from_bytes([9; 32]), &Meta::new(*sensor.id(), 1))
@@ -265,8 +280,7 @@ async fn forged_and_malformed_uploads_are_refused_and_nothing_is_stored() {
 		"{metrics}"
 	);
 	assert!(
-		metrics
-			.contains(r#"sensorshare_worker_uploads_total{kind="record",outcome="duplicate"} 1"#),
+		metrics.contains(r#"sensorshare_worker_uploads_total{kind="batch",outcome="duplicate"} 1"#),
 		"{metrics}"
 	);
 

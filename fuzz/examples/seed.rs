@@ -8,12 +8,12 @@ use codec::Encode;
 use sensorshare_fuzz::{rng, world};
 use sensorshare_protocol::{
 	auth::{Challenge, ChallengeAnswer},
+	batch::sign_batch_with_rng,
 	delivery::{encode_segment, EmptyEntry, Manifest, SegmentEntry, MANIFEST_VERSION},
 	header::RecordHeader,
 	keyfile::{self, Existing},
 	reading::{Quantity, Reading},
 	sha256,
-	upload::sign_record_with_rng,
 };
 use sensorshare_runtime::Runtime;
 use std::path::Path;
@@ -43,8 +43,11 @@ fn main() {
 		})
 		.collect();
 	write("sealed_record", "reading", &records[0].to_bytes());
-	let upload = sign_record_with_rng(&w.sensor, 7, &records[0], &mut rng(4)).expect("signed");
-	write("record_upload", "reading", &upload);
+	let record_bytes: Vec<Vec<u8>> = records.iter().map(|r| r.to_bytes()).collect();
+	let batch =
+		sign_batch_with_rng(&w.sensor, 7, 0, record_bytes.iter().map(Vec::as_slice), &mut rng(4))
+			.expect("signed");
+	write("batch", "three-readings", &batch);
 
 	let request = KeyRequest::new_with_rng(Identity::new(b"carol").expect("id"), &mut rng(5));
 	write("cert_request", "carol", &request.message().to_bytes());
@@ -65,11 +68,8 @@ fn main() {
 	keyfile::save_ca(&ca, &w.ca, Existing::Refuse).expect("saved");
 	write("key_file", "ca", &std::fs::read(&ca).expect("read"));
 
-	let bytes = encode_segment(
-		&for_bob,
-		records.iter().map(|r| r.to_bytes()).collect::<Vec<_>>().iter().map(Vec::as_slice),
-	);
-	write("segment", "three-records", &bytes);
+	let bytes = encode_segment(&for_bob, [&batch[..]].into_iter());
+	write("segment", "one-batch-of-three", &bytes);
 	let sensor = hex::encode(w.sensor.id().as_bytes());
 	let manifest = Manifest {
 		version: MANIFEST_VERSION,

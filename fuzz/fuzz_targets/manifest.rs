@@ -11,5 +11,8 @@ fuzz_target!(|data: &[u8]| {
 		let sensors = [*w.sensor.id()];
 		let _ = manifest.check_covers(&sensors, manifest.from_epoch, manifest.to_epoch);
 		let _ = manifest.check_covers(&sensors, 7, 9);
+		let _ = manifest.empty_epochs(&sensors, manifest.from_epoch);
+		let on_chain = [sensorshare_protocol::delivery::EmptyEpoch { sensor: 0, epoch: 8 }];
+		let _ = manifest.check_empty(&sensors, &on_chain);
 	}
 });

@@ -6,6 +6,7 @@ use sensorshare_chain_client::{parse_units, signer_from_uri, AccountId32, ChainC
 use sensorshare_protocol::keyfile::{self, Existing};
 use sensorshare_sensor_client::{
 	agent::{self, AcceptListedPrice, Agent, AskOnTerminal, Decider},
+	pipeline::BatchLimits,
 	register::{register, Certify, Registered},
 	stream::{self, StreamConfig},
 };
@@ -91,12 +92,19 @@ enum Command {
 		/// Milliseconds between readings.
 		#[arg(long, default_value_t = 1000)]
 		interval_ms: u64,
-		/// Where uploads wait while the cloud is unreachable.
+		/// The upload log: where batches wait while the cloud is unreachable.
 		#[arg(long, default_value = "sensorshare-data/sensor-queue")]
 		queue_dir: PathBuf,
-		/// The most uploads kept waiting.
-		#[arg(long, default_value_t = 100_000)]
-		queue_max: usize,
+		/// The most bytes of batches kept waiting in the log.
+		#[arg(long, default_value_t = 256 << 20)]
+		queue_max_bytes: u64,
+		/// The most readings in one batch.
+		#[arg(long, default_value_t = 100)]
+		batch_records: usize,
+		/// The longest a reading waits in memory for its batch (a crash loses at most
+		/// this much; every batch is synced to disk as it is cut).
+		#[arg(long, default_value_t = 1000)]
+		batch_linger_ms: u64,
 	},
 	/// Answer requests for the owner's sensors: accept those that pay the listed
 	/// price with their re-keys, reject the rest.
@@ -174,7 +182,18 @@ async fn main() -> anyhow::Result<()> {
 				),
 			}
 		},
-		Command::Run { key, cloud, tag, seed, marker, interval_ms, queue_dir, queue_max } => {
+		Command::Run {
+			key,
+			cloud,
+			tag,
+			seed,
+			marker,
+			interval_ms,
+			queue_dir,
+			queue_max_bytes,
+			batch_records,
+			batch_linger_ms,
+		} => {
 			let config = StreamConfig {
 				chain_url: args.chain_url,
 				key,
@@ -184,7 +203,12 @@ async fn main() -> anyhow::Result<()> {
 				marker,
 				interval: Duration::from_millis(interval_ms),
 				queue_dir,
-				queue_max,
+				queue_max_bytes,
+				batch: BatchLimits {
+					records: batch_records,
+					linger: Duration::from_millis(batch_linger_ms),
+					..BatchLimits::default()
+				},
 			};
 			stream::run(config, shutdown).await?;
 		},

@@ -1,9 +1,9 @@
 //! `sensorshare-sensor run`: read the tag (or a simulated one), seal every reading
-//! and upload it, queueing on disk while the cloud is away.
+//! into signed batches and upload them, logging them on disk while the cloud is away.
 
 use crate::{
-	pipeline::{upload, PipelineError, Sealer},
-	queue::{Queue, QueueError},
+	log::{Log, LogError},
+	pipeline::{upload, BatchLimits, PipelineError, Sealer},
 	simulated::SimulatedTag,
 };
 use sensorshare_chain_client::{ChainClient, Error as ChainError};
@@ -30,10 +30,12 @@ pub struct StreamConfig {
 	pub marker: Option<f64>,
 	/// Time between readings.
 	pub interval: Duration,
-	/// Where uploads wait while the cloud is unreachable.
+	/// The upload log: where batches wait while the cloud is unreachable.
 	pub queue_dir: PathBuf,
-	/// The most uploads kept waiting.
-	pub queue_max: usize,
+	/// The most bytes of batches kept waiting.
+	pub queue_max_bytes: u64,
+	/// When a batch is cut.
+	pub batch: BatchLimits,
 }
 
 /// Why streaming stopped.
@@ -48,9 +50,9 @@ pub enum StreamError {
 	/// The sensor is not on chain.
 	#[error("this sensor is not registered on chain: run `register` first")]
 	NotRegistered,
-	/// The upload queue failed.
+	/// The upload log failed.
 	#[error(transparent)]
-	Queue(#[from] QueueError),
+	Log(#[from] LogError),
 	/// The pipeline could not start.
 	#[error(transparent)]
 	Pipeline(#[from] PipelineError),
@@ -61,17 +63,19 @@ pub enum StreamError {
 
 /// Streams until `shutdown` turns true; waiting uploads stay on disk for next time.
 pub async fn run(config: StreamConfig, shutdown: watch::Receiver<bool>) -> Result<(), StreamError> {
+	// The fixed-base table the sensor's multiplications read, built before the first.
+	cbpre::warm_up();
 	let key = keyfile::load_secret_key(&config.key)?;
 	let chain = ChainClient::connect(&config.chain_url).await?;
 	let sensor = chain.sensor(key.id().as_bytes()).await?.ok_or(StreamError::NotRegistered)?;
-	let queue = Arc::new(Queue::open(&config.queue_dir, config.queue_max)?);
+	let log = Arc::new(Log::open(&config.queue_dir, config.queue_max_bytes)?);
 	let wake = Arc::new(Notify::new());
 	let id = *key.id();
-	let mut sealer =
-		Sealer::new(key, sensor.epoch_secs, queue.clone(), wake.clone(), rand::rngs::OsRng)?;
+	let (epoch_secs, rng) = (sensor.epoch_secs, rand::rngs::OsRng);
+	let mut sealer = Sealer::new(key, epoch_secs, log.clone(), wake.clone(), rng, config.batch)?;
 	let uploader = tokio::spawn(upload(
 		id,
-		queue.clone(),
+		log.clone(),
 		wake.clone(),
 		WorkerClient::new(&config.cloud),
 		shutdown.clone(),
@@ -81,8 +85,19 @@ pub async fn run(config: StreamConfig, shutdown: watch::Receiver<bool>) -> Resul
 	tracing::info!(sensor = %hex::encode(id.as_bytes()), epoch_secs = sensor.epoch_secs, cloud = %config.cloud, "streaming");
 	let mut stop = shutdown;
 	loop {
+		// The batch being collected is cut at its linger, readings or not.
+		let due = sealer.due();
+		let linger = async {
+			match due {
+				Some(at) => tokio::time::sleep_until(at.into()).await,
+				None => std::future::pending().await,
+			}
+		};
 		tokio::select! {
 			_ = stop.changed() => break,
+			_ = linger => if let Err(e) = sealer.cut() {
+				tracing::error!(error = %e, "a batch could not be logged; its readings are dropped");
+			},
 			reading = rx.recv() => match reading {
 				Some((ts, reading)) => if let Err(e) = sealer.push(ts, &reading) {
 					tracing::error!(error = %e, "reading dropped");
@@ -91,8 +106,16 @@ pub async fn run(config: StreamConfig, shutdown: watch::Receiver<bool>) -> Resul
 			},
 		}
 	}
+	// A clean stop loses nothing: the readings collected go into a last batch.
+	if let Err(e) = sealer.cut() {
+		tracing::error!(error = %e, "the last batch could not be logged");
+	}
 	uploader.await??;
-	tracing::info!(waiting = queue.len(), "stopped; waiting uploads are kept on disk");
+	tracing::info!(
+		waiting_bytes = log.waiting_bytes(),
+		syncs = log.syncs(),
+		"stopped; waiting uploads are kept on disk"
+	);
 	Ok(())
 }
 

@@ -85,6 +85,6 @@ async fn a_capsule_refused_while_the_worker_does_not_know_the_sensor_is_retried_
 	}
 	let log = std::fs::read_to_string(d.join("sensor.log")).unwrap_or_default();
 	assert!(log.contains("not registered"), "the first attempts were refused:\n{log}");
-	let rejected = std::fs::read_dir(queue.join("rejected")).expect("rejected/").count();
+	let rejected = std::fs::read_dir(queue.join("rejected")).map_or(0, |d| d.count());
 	assert_eq!(rejected, 0, "nothing was set aside:\n{log}");
 }

@@ -4,7 +4,11 @@
 use sensorshare_chain_client::dev_node::{
 	free_port, DevNode, KillOnDrop, SensorRun, WorkerProcess,
 };
-use sensorshare_protocol::{sha256, upload::UnverifiedRecordUpload};
+use sensorshare_protocol::{
+	batch::{batch_head, UnverifiedBatch, BATCH_HEAD_LEN},
+	sha256,
+};
+use sensorshare_sensor_client::log::{Kind, Log};
 use std::{
 	collections::BTreeSet,
 	path::Path,
@@ -23,23 +27,29 @@ fn sensor(args: &[String], log: &Path) -> KillOnDrop {
 	)
 }
 
-/// The digests of the records waiting in a queue directory.
+/// The digests of the records waiting in the sensor's upload log.
 fn queued_records(queue: &Path) -> BTreeSet<String> {
-	let mut out = BTreeSet::new();
-	for entry in std::fs::read_dir(queue).expect("queue dir").flatten() {
-		let path = entry.path();
-		if path.extension().is_some_and(|e| e == "record") {
-			let bytes = std::fs::read(&path).expect("item");
-			let upload = UnverifiedRecordUpload::from_bytes(&bytes[8..]).expect("a signed record");
-			let _ = upload.header();
-			// body = signature (64) || record
-			out.insert(hex::encode(sha256(&bytes[8 + 64..])));
-		}
+	let log = Log::open(queue, u64::MAX).expect("the upload log");
+	let entries = log.read(log.head(), usize::MAX).expect("read");
+	entries.iter().filter(|e| e.kind == Kind::Batch).flat_map(|e| record_digests(&e.body)).collect()
+}
+
+/// The digests of the records of a batch (decoded strictly, not verified: the test
+/// only compares what was logged with what was stored).
+fn record_digests(batch: &[u8]) -> Vec<String> {
+	UnverifiedBatch::from_bytes(batch).expect("a batch");
+	let (_, count) = batch_head(batch).expect("a batch's head");
+	let mut rest = &batch[BATCH_HEAD_LEN..];
+	let mut out = Vec::new();
+	for _ in 0..count {
+		let len = u32::from_be_bytes(rest[..4].try_into().expect("a length")) as usize;
+		out.push(hex::encode(sha256(&rest[4..4 + len])));
+		rest = &rest[4 + len..];
 	}
 	out
 }
 
-/// The digests of the records the store holds (files `<ts>-<sha256>`).
+/// The digests of the records the store holds, in its batches.
 fn stored_records(store: &Path) -> BTreeSet<String> {
 	let mut out = BTreeSet::new();
 	let mut stack = vec![store.to_path_buf()];
@@ -48,12 +58,8 @@ fn stored_records(store: &Path) -> BTreeSet<String> {
 			let p = entry.path();
 			if p.is_dir() {
 				stack.push(p);
-			} else if p.parent().is_some_and(|d| d.ends_with("records")) {
-				let name =
-					p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-				if let Some((_, digest)) = name.split_once('-') {
-					out.insert(digest.to_string());
-				}
+			} else if p.parent().is_some_and(|d| d.ends_with("batches")) {
+				out.extend(record_digests(&std::fs::read(&p).expect("a stored batch")));
 			}
 		}
 	}
@@ -124,7 +130,7 @@ async fn readings_wait_through_an_outage_and_a_restart_then_all_arrive() {
 		tokio::time::sleep(Duration::from_millis(200)).await;
 	}
 	assert!(
-		std::fs::read_dir(queue.join("rejected")).expect("dir").next().is_none(),
+		std::fs::read_dir(queue.join("rejected")).map_or(true, |mut d| d.next().is_none()),
 		"nothing was refused"
 	);
 }

@@ -313,13 +313,32 @@ pub fn epoch_data(
 	(capsule, records)
 }
 
-/// Uploads a sensor's epoch.
+/// Uploads a sensor's epoch: its capsule, then its records in signed batches of up
+/// to [`BATCH`].
 pub async fn upload_epoch(worker: &WorkerClient, sensor: &SecretKey, epoch: u64, n: u64) {
 	let (capsule, records) = epoch_data(sensor, epoch, n, epoch);
 	worker.upload_capsule(&capsule).await.expect("capsule upload");
+	upload_batches(worker, sensor, epoch, &records).await;
+}
+
+/// The records in a batch the tests upload: more than one, so that an epoch of a
+/// few readings has several batches.
+pub const BATCH: usize = 2;
+
+/// Uploads `records` of a sensor's epoch in signed batches of [`BATCH`], numbered
+/// from 0.
+pub async fn upload_batches(
+	worker: &WorkerClient,
+	sensor: &SecretKey,
+	epoch: u64,
+	records: &[SealedRecord],
+) {
 	let mut rng = rng(epoch);
-	for r in &records {
-		worker.upload_record(sensor, epoch, r, &mut rng).await.expect("record upload");
+	for (seq, chunk) in records.chunks(BATCH).enumerate() {
+		worker
+			.upload_batch(sensor, epoch, seq as u64, chunk, &mut rng)
+			.await
+			.expect("batch upload");
 	}
 }
 

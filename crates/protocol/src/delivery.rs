@@ -4,27 +4,33 @@
 //! delivery's manifest covers every epoch delivered so far.
 //!
 //! A segment holds one sensor's epoch of an agreement: the capsule re-encrypted for
-//! the requester, then the epoch's sealed records:
+//! the requester, then the epoch's signed batches ([`crate::batch`]) as the sensor
+//! uploaded them, in sequence order:
 //!
 //! ```text
-//! u16_be(len) || re-encrypted capsule || u32_be(count) || (u32_be(len) || record)*
+//! u16_be(len) || re-encrypted capsule || u32_be(count) || (u32_be(len) || batch)*
 //! ```
 //!
 //! The manifest lists every (sensor, epoch) of the delivered range once: as a
 //! segment, or as an empty entry for an epoch of which the sensor uploaded nothing.
 //! The requester checks the manifest against the digest on chain, that it holds
 //! exactly the agreement's (sensor, epoch)s ([`Manifest::check_covers`]), and each
-//! segment against the manifest, before it decrypts anything. The empty entries are
+//! segment against the manifest, and every batch against the sensor's key on chain
+//! ([`Segment::verify`]), before it decrypts anything. The empty entries are
 //! the ones the provider named on chain ([`Manifest::check_empty`]): those it is
 //! not paid for, and no others.
 
-use crate::{malformed, sha256, Error};
-use cbpre::{ReEncryptedCapsule, SealedRecord};
+use crate::{
+	batch::{UnverifiedBatch, VerifiedBatch},
+	malformed, sha256, Error,
+};
+use cbpre::{Meta, PublicKey, ReEncryptedCapsule};
 pub use sensorshare_market::EmptyEpoch;
 use serde::{Deserialize, Serialize};
 
-/// The manifest format this crate writes and reads: 2 lists empty epochs.
-pub const MANIFEST_VERSION: u32 = 2;
+/// The manifest format this crate writes and reads: 2 lists empty epochs, 3 has
+/// segments of signed batches.
+pub const MANIFEST_VERSION: u32 = 3;
 
 /// What a delivery holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,7 +75,7 @@ pub struct SegmentEntry {
 	pub size: u64,
 	/// SHA-256 of its bytes, hex.
 	pub sha256: String,
-	/// How many records it holds.
+	/// How many records its batches hold.
 	pub records: u32,
 }
 
@@ -206,7 +212,8 @@ impl SegmentEntry {
 			return Err(Error::DigestMismatch(format!("segment {}", self.name)));
 		}
 		let segment = Segment::from_bytes(bytes)?;
-		if segment.records.len() as u64 != u64::from(self.records) {
+		let records: u64 = segment.batches.iter().map(|b| b.headers().len() as u64).sum();
+		if records != u64::from(self.records) {
 			return Err(malformed("segment", "record count differs from the manifest"));
 		}
 		Ok(segment)
@@ -214,65 +221,85 @@ impl SegmentEntry {
 }
 
 /// One sensor's epoch, re-encrypted for the requester.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Segment {
 	/// The capsule, re-encrypted for the requester.
 	pub capsule: ReEncryptedCapsule,
-	/// The epoch's sealed records.
-	pub records: Vec<SealedRecord>,
+	/// The epoch's batches, as the sensor signed them (not yet checked).
+	pub batches: Vec<UnverifiedBatch>,
 }
 
-/// Writes a segment from a re-encrypted capsule and records already in their byte form.
+/// Writes a segment from a re-encrypted capsule and batches in their byte form.
 pub fn encode_segment<'a>(
 	capsule: &ReEncryptedCapsule,
-	records: impl ExactSizeIterator<Item = &'a [u8]> + Clone,
+	batches: impl ExactSizeIterator<Item = &'a [u8]> + Clone,
 ) -> Vec<u8> {
-	let total: usize = records.clone().map(|r| 4 + r.len()).sum();
-	// A segment holds at most u32::MAX records: the worker's quotas keep far below.
-	let mut out = segment_head(capsule, records.len() as u32);
+	let total: usize = batches.clone().map(|b| 4 + b.len()).sum();
+	// A segment holds at most u32::MAX batches: the worker's quotas keep far below.
+	let mut out = segment_head(capsule, batches.len() as u32);
 	out.reserve(total);
-	for r in records {
-		out.extend_from_slice(&record_frame(r));
-		out.extend_from_slice(r);
+	for b in batches {
+		out.extend_from_slice(&batch_frame(b));
+		out.extend_from_slice(b);
 	}
 	out
 }
 
 /// The start of a segment: the re-encrypted capsule, framed by its length, and the
-/// number of records that follow, each framed by [`record_frame`]. A writer that
-/// streams a segment writes this, then each record's frame and bytes.
-pub fn segment_head(capsule: &ReEncryptedCapsule, records: u32) -> Vec<u8> {
+/// number of batches that follow, each framed by [`batch_frame`]. A writer that
+/// streams a segment writes this, then each batch's frame and bytes.
+pub fn segment_head(capsule: &ReEncryptedCapsule, batches: u32) -> Vec<u8> {
 	let capsule = capsule.to_bytes();
 	let mut out = Vec::with_capacity(2 + capsule.len() + 4);
 	// A re-encrypted capsule is a few hundred bytes, well within a u16.
 	out.extend_from_slice(&(capsule.len() as u16).to_be_bytes());
 	out.extend_from_slice(&capsule);
-	out.extend_from_slice(&records.to_be_bytes());
+	out.extend_from_slice(&batches.to_be_bytes());
 	out
 }
 
-/// What comes before a record's bytes in a segment: its length (a record is at most
-/// the worker's `max_record_bytes`, far below u32::MAX).
-pub fn record_frame(record: &[u8]) -> [u8; 4] {
-	(record.len() as u32).to_be_bytes()
+/// What comes before a batch's bytes in a segment: its length (a batch is at most
+/// [`crate::batch::MAX_BATCH_BYTES`], far below u32::MAX).
+pub fn batch_frame(batch: &[u8]) -> [u8; 4] {
+	(batch.len() as u32).to_be_bytes()
 }
 
 impl Segment {
-	/// Decodes a segment strictly.
+	/// Decodes a segment strictly: the capsule, then each batch decoded strictly.
 	pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
 		let mut rest = bytes;
 		let capsule_len = usize::from(u16::from_be_bytes(take_array(&mut rest)?));
 		let capsule = ReEncryptedCapsule::from_bytes(take(&mut rest, capsule_len)?)?;
 		let count = u32::from_be_bytes(take_array(&mut rest)?);
-		let mut records = Vec::new();
+		let mut batches = Vec::new();
 		for _ in 0..count {
 			let len = u32::from_be_bytes(take_array(&mut rest)?);
-			records.push(SealedRecord::from_bytes(take(&mut rest, len as usize)?)?);
+			batches.push(UnverifiedBatch::from_bytes(take(&mut rest, len as usize)?)?);
 		}
 		if !rest.is_empty() {
 			return Err(malformed("segment", "trailing bytes"));
 		}
-		Ok(Segment { capsule, records })
+		Ok(Segment { capsule, batches })
+	}
+
+	/// Checks every batch against `sensor`'s key for `meta` (the segment's sensor
+	/// and epoch), and that their sequence numbers strictly ascend (no batch twice):
+	/// no record that the sensor did not sign gets through.
+	pub fn verify(self, sensor: &PublicKey, meta: &Meta) -> Result<Vec<VerifiedBatch>, Error> {
+		let mut out: Vec<VerifiedBatch> = Vec::with_capacity(self.batches.len());
+		for batch in self.batches {
+			let batch = batch.verify(sensor, meta)?;
+			if out.last().is_some_and(|prev| prev.sequence() >= batch.sequence()) {
+				return Err(Error::Incomplete(format!(
+					"batch {} of sensor {} epoch {} is out of order or repeated",
+					batch.sequence(),
+					hex::encode(meta.id.as_bytes()),
+					meta.epoch
+				)));
+			}
+			out.push(batch);
+		}
+		Ok(out)
 	}
 }
 
@@ -294,8 +321,8 @@ fn take_array<const N: usize>(rest: &mut &[u8]) -> Result<[u8; N], Error> {
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::header::RecordHeader;
-	use cbpre::{dev, Meta, PublicKey};
+	use crate::{batch::sign_batch_with_rng, header::RecordHeader};
+	use cbpre::dev;
 	use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 
 	fn delivery() -> (Vec<u8>, SegmentEntry, cbpre::SecretKey, cbpre::SecretKey) {
@@ -309,11 +336,19 @@ mod tests {
 				m.seal_with_rng(capsule.meta(), &h, b"reading", &mut rng).expect("seal").to_bytes()
 			})
 			.collect();
+		// Two batches: records 0 and 1, then 2.
+		let batches: Vec<Vec<u8>> = [(0, &records[..2]), (1, &records[2..])]
+			.into_iter()
+			.map(|(seq, recs)| {
+				let recs = recs.iter().map(Vec::as_slice);
+				sign_batch_with_rng(&sensor, 4, seq, recs, &mut rng).expect("batch")
+			})
+			.collect();
 		let bob_pk = PublicKey::derive(bob.id(), bob.certificate(), &dev::ca().public_key())
 			.expect("derive");
 		let rk = sensor.rekey(capsule.meta(), &bob_pk).expect("rekey");
 		let rcap = capsule.verify(sensor.public_key()).expect("verify").re_encrypt(&rk, *bob.id());
-		let bytes = encode_segment(&rcap, records.iter().map(Vec::as_slice));
+		let bytes = encode_segment(&rcap, batches.iter().map(Vec::as_slice));
 		let entry = SegmentEntry {
 			sensor: hex::encode(sensor.id().as_bytes()),
 			epoch: 4,
@@ -331,9 +366,43 @@ mod tests {
 		let segment = entry.open(&bytes).expect("opens");
 		let m = bob.decrypt2(sensor.public_key(), &segment.capsule).expect("decrypt2");
 		let meta = Meta::new(*sensor.id(), 4);
-		for r in &segment.records {
+		let batches = segment.verify(sensor.public_key(), &meta).expect("the sensor's batches");
+		let records: Vec<_> = batches.iter().flat_map(|b| b.records()).collect();
+		assert_eq!(records.len(), 3);
+		for (_, r) in records {
 			assert_eq!(m.open(&meta, r).expect("open"), b"reading");
 		}
+	}
+
+	#[test]
+	fn a_segment_with_a_batch_another_key_signed_or_repeated_is_refused() {
+		let (bytes, entry, sensor, bob) = delivery();
+		let meta = Meta::new(*sensor.id(), 4);
+		let segment = entry.open(&bytes).expect("opens");
+		// A batch the sensor did not sign: sealed under the epoch's data key (which
+		// the requester, or any buyer of the epoch, knows) and signed by another key.
+		let m = bob.decrypt2(sensor.public_key(), &segment.capsule).expect("decrypt2");
+		let header = RecordHeader::new(4 * 60_000 + 9).to_bytes();
+		let mut rng = ChaCha20Rng::seed_from_u64(8);
+		let forged = m.seal_with_rng(&meta, &header, b"forged", &mut rng).expect("seal");
+		let forger = dev::enroll_with_rng(b"sensor", &mut rng).expect("same id, other key");
+		let forged_batch =
+			sign_batch_with_rng(&forger, 4, 2, [&forged.to_bytes()[..]].into_iter(), &mut rng)
+				.expect("batch");
+		let verified = segment.clone().verify(sensor.public_key(), &meta).expect("verify");
+		let mut with_forged: Vec<Vec<u8>> =
+			verified.iter().map(|b| b.as_bytes().to_vec()).collect();
+		with_forged.push(forged_batch);
+		let tampered = encode_segment(&segment.capsule, with_forged.iter().map(Vec::as_slice));
+		let tampered = Segment::from_bytes(&tampered).expect("well-formed");
+		assert!(matches!(
+			tampered.verify(sensor.public_key(), &meta),
+			Err(Error::Crypto(cbpre::Error::InvalidSignature))
+		));
+		let twice = [verified[0].as_bytes(), verified[0].as_bytes()];
+		let twice = Segment::from_bytes(&encode_segment(&segment.capsule, twice.into_iter()))
+			.expect("well-formed");
+		assert!(matches!(twice.verify(sensor.public_key(), &meta), Err(Error::Incomplete(_))));
 	}
 
 	#[test]

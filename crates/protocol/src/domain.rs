@@ -8,8 +8,8 @@
 /// message it prefixes in `sensorshare_market`, which the pallet builds too.
 pub use sensorshare_market::domain::POSSESSION;
 
-/// A sensor's signature over a sealed record it uploads.
-pub const RECORD_UPLOAD: &[u8] = b"SENSORSHARE-V1-RECORD-UPLOAD";
+/// A sensor's signature over a batch of sealed records of one epoch.
+pub const RECORD_BATCH: &[u8] = b"SENSORSHARE-V1-RECORD-BATCH";
 /// A requester's signature over a provider's download challenge.
 pub const DOWNLOAD_CHALLENGE: &[u8] = b"SENSORSHARE-V1-DOWNLOAD";
 
@@ -19,7 +19,7 @@ mod tests {
 
 	#[test]
 	fn no_tag_is_a_prefix_of_another() {
-		let tags = [POSSESSION, RECORD_UPLOAD, DOWNLOAD_CHALLENGE];
+		let tags = [POSSESSION, RECORD_BATCH, DOWNLOAD_CHALLENGE];
 		for (i, a) in tags.iter().enumerate() {
 			for b in &tags[i + 1..] {
 				assert!(!a.starts_with(b) && !b.starts_with(a), "{a:?} and {b:?}");

@@ -3,8 +3,9 @@
 //!
 //! - [`header`]: the clear header of every sealed record (its timestamp), which the
 //!   cloud files records by without reading them.
-//! - [`upload`]: a sensor's signed record upload; capsules need no signature, they
-//!   verify by themselves.
+//! - [`batch`]: a sensor's signed batch of records of one epoch, which the cloud
+//!   stores and delivers whole and the buyer verifies; capsules need no signature,
+//!   they verify by themselves.
 //! - [`auth`]: the challenge a requester signs to download its delivery.
 //! - [`delivery`]: the manifest whose digest goes on chain, and the segments it lists
 //!   (one re-encrypted capsule and its records per sensor and epoch).
@@ -15,13 +16,13 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod batch;
 pub mod delivery;
 pub mod domain;
 pub mod header;
 pub mod keyfile;
 pub mod reading;
 pub mod routes;
-pub mod upload;
 
 pub use cbpre;
 

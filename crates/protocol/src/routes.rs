@@ -6,7 +6,7 @@
 //! | method | route | who |
 //! |---|---|---|
 //! | `PUT` | [`CAPSULE`] | a sensor: its epoch's capsule |
-//! | `POST` | [`RECORDS`] | a sensor: a signed record |
+//! | `PUT` | [`BATCH`] | a sensor: a signed batch of records, number `sequence` of the epoch |
 //! | `POST` | [`CHALLENGE`] | a requester: a fresh challenge |
 //! | `POST` | [`TOKEN`] | a requester: the signed challenge, for a token |
 //! | `GET` | [`MANIFEST`] | a requester, with its token: the manifest of the delivery through epoch `through` (`?wait=<secs>` waits for it to be written) |
@@ -18,8 +18,8 @@ use crate::{malformed, Error};
 
 /// A sensor's capsule of one epoch.
 pub const CAPSULE: &str = "/v1/sensors/{sensor}/epochs/{epoch}/capsule";
-/// A sensor's records of one epoch.
-pub const RECORDS: &str = "/v1/sensors/{sensor}/epochs/{epoch}/records";
+/// A sensor's signed batch of records of one epoch, by its sequence number.
+pub const BATCH: &str = "/v1/sensors/{sensor}/epochs/{epoch}/batches/{sequence}";
 /// A download challenge for an agreement's deliveries.
 pub const CHALLENGE: &str = "/v1/deliveries/{id}/challenge";
 /// A download token, for the answer to a challenge.
@@ -47,6 +47,12 @@ pub struct WorkerStats {
 	pub reencrypt_seconds: f64,
 	/// Delivery attempts retried after a failure that can pass.
 	pub delivery_retries: u64,
+	/// Writes the worker made of its object store (what S3 bills per request).
+	pub store_puts: u64,
+	/// Reads it made of its object store.
+	pub store_gets: u64,
+	/// Listings it made of its object store.
+	pub store_lists: u64,
 }
 
 /// The longest one download request may wait (`?wait=`) for a delivery to be
@@ -75,9 +81,10 @@ impl Urls {
 		format!("{}/v1/sensors/{}/epochs/{epoch}/capsule", self.base, hex::encode(sensor))
 	}
 
-	/// [`RECORDS`] of `sensor` and `epoch`.
-	pub fn records(&self, sensor: &[u8], epoch: u64) -> String {
-		format!("{}/v1/sensors/{}/epochs/{epoch}/records", self.base, hex::encode(sensor))
+	/// [`BATCH`] `sequence` of `sensor` and `epoch`.
+	pub fn batch(&self, sensor: &[u8], epoch: u64, sequence: u64) -> String {
+		let sensor = hex::encode(sensor);
+		format!("{}/v1/sensors/{sensor}/epochs/{epoch}/batches/{sequence}", self.base)
 	}
 
 	/// [`CHALLENGE`] of agreement `id`.
@@ -199,7 +206,10 @@ mod tests {
 			pairs.iter().fold(format!("http://w{t}"), |s, (k, v)| s.replace(&format!("{{{k}}}"), v))
 		};
 		assert_eq!(u.capsule(b"\x01", 5), fill(CAPSULE, &[("sensor", "01"), ("epoch", "5")]));
-		assert_eq!(u.records(b"\x01", 5), fill(RECORDS, &[("sensor", "01"), ("epoch", "5")]));
+		assert_eq!(
+			u.batch(b"\x01", 5, 3),
+			fill(BATCH, &[("sensor", "01"), ("epoch", "5"), ("sequence", "3")])
+		);
 		assert_eq!(u.challenge(2), fill(CHALLENGE, &[("id", "2")]));
 		assert_eq!(u.token(2), fill(TOKEN, &[("id", "2")]));
 		assert_eq!(u.manifest(2, 9), fill(MANIFEST, &[("id", "2"), ("through", "9")]));

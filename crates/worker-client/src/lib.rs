@@ -11,10 +11,10 @@ use cbpre::{
 pub use reqwest::StatusCode;
 use sensorshare_protocol::{
 	auth::{Challenge, ChallengeAnswer, Token},
+	batch::{batch_head, sign_batch_with_rng},
 	delivery::{EmptyEpoch, Manifest},
 	header::RecordHeader,
 	routes::{Urls, WorkerStats, MAX_WAIT_SECS},
-	upload::sign_record_with_rng,
 };
 use std::time::{Duration, Instant};
 
@@ -256,16 +256,17 @@ impl WorkerClient {
 		self.upload_capsule_bytes(&meta.id, meta.epoch, capsule.to_bytes()).await
 	}
 
-	/// Uploads a signed record body (`signature || record`) under `epoch`, as
-	/// [`sign_record_with_rng`] makes it: what a sensor queues while offline.
-	pub async fn upload_record_body(
+	/// Uploads a signed batch under `epoch`, as [`sign_batch_with_rng`] makes it:
+	/// what a sensor logs while offline. Its sequence number is read from it.
+	pub async fn upload_batch_body(
 		&self,
 		sensor: &Identity,
 		epoch: u64,
 		body: Vec<u8>,
 	) -> Result<Uploaded, ClientError> {
-		let url = self.urls.records(sensor.as_bytes(), epoch);
-		let r = check(self.http.post(url).body(body).send().await?).await?;
+		let (sequence, _) = batch_head(&body)?;
+		let url = self.urls.batch(sensor.as_bytes(), epoch, sequence);
+		let r = check(self.http.put(url).body(body).send().await?).await?;
 		Ok(uploaded(r.status()))
 	}
 
@@ -281,16 +282,19 @@ impl WorkerClient {
 		Ok(uploaded(r.status()))
 	}
 
-	/// Signs a record with the sensor's key and uploads it under `epoch`.
-	pub async fn upload_record(
+	/// Signs `records` as batch `sequence` of the sensor's `epoch` and uploads it.
+	pub async fn upload_batch(
 		&self,
 		sensor: &SecretKey,
 		epoch: u64,
-		record: &SealedRecord,
+		sequence: u64,
+		records: &[SealedRecord],
 		rng: &mut impl CryptoRngCore,
 	) -> Result<Uploaded, ClientError> {
-		let body = sign_record_with_rng(sensor, epoch, record, rng)?;
-		self.upload_record_body(sensor.id(), epoch, body).await
+		let bytes: Vec<Vec<u8>> = records.iter().map(SealedRecord::to_bytes).collect();
+		let records = bytes.iter().map(Vec::as_slice);
+		let body = sign_batch_with_rng(sensor, epoch, sequence, records, rng)?;
+		self.upload_batch_body(sensor.id(), epoch, body).await
 	}
 
 	/// Proves the requester's identity for `agreement` and returns a bearer token.
@@ -443,9 +447,11 @@ impl WorkerClient {
 			let m = requester.decrypt2(sensor_key, &segment.capsule)?;
 			decrypt2 += started.elapsed();
 			let started = Instant::now();
-			let mut readings = Vec::with_capacity(segment.records.len());
-			for record in &segment.records {
-				let header = RecordHeader::from_bytes(record.header())?;
+			// Every batch signed by the sensor's key on chain, before any record opens.
+			let meta = Meta::new(meta.id, meta.epoch);
+			let batches = segment.verify(sensor_key, &meta)?;
+			let mut readings = Vec::with_capacity(batches.iter().map(|b| b.len()).sum());
+			for (header, record) in batches.iter().flat_map(|b| b.records()) {
 				if header.epoch(epoch_secs) != Some(meta.epoch) {
 					return Err(sensorshare_protocol::Error::Incomplete(format!(
 						"a record of sensor {} epoch {} is dated {} ms, outside its epoch",
@@ -453,7 +459,7 @@ impl WorkerClient {
 					))
 					.into());
 				}
-				readings.push((header, m.open(&Meta::new(meta.id, meta.epoch), record)?));
+				readings.push((*header, m.open(&meta, record)?));
 			}
 			readings.sort_by_key(|(h, _)| *h);
 			open += started.elapsed();
