@@ -1,5 +1,6 @@
 //! Readings taken while the cloud is unreachable wait on disk, survive a kill of the
-//! sensor client, and all reach the cloud once it is back.
+//! sensor client in the middle of writing a batch (a torn entry at the end of its
+//! log), and all reach the cloud once it is back.
 
 use sensorshare_chain_client::dev_node::{
 	free_port, DevNode, KillOnDrop, SensorRun, WorkerProcess,
@@ -67,7 +68,7 @@ fn stored_records(store: &Path) -> BTreeSet<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readings_wait_through_an_outage_and_a_restart_then_all_arrive() {
+async fn readings_wait_through_an_outage_and_a_kill_mid_batch_then_all_arrive() {
 	let mut node = DevNode::start(&[]).expect("the node starts");
 	let _chain = node.client().await;
 	let url = node.url();
@@ -109,6 +110,22 @@ async fn readings_wait_through_an_outage_and_a_restart_then_all_arrive() {
 	let _ = first.0.wait();
 	let waiting = queued_records(&queue);
 	assert!(waiting.len() >= 10, "readings were queued during the outage: {}", waiting.len());
+	// The kill came in the middle of a batch's write: the log's newest segment ends
+	// in part of an entry (its length says 4000 bytes; 100 follow).
+	let newest = std::fs::read_dir(&queue)
+		.expect("the log")
+		.flatten()
+		.map(|e| e.path())
+		.filter(|p| p.extension().is_some_and(|e| e == "seg"))
+		.max()
+		.expect("a segment");
+	let mut torn = 4000u32.to_be_bytes().to_vec();
+	torn.extend_from_slice(&[0xab; 104]);
+	std::fs::OpenOptions::new()
+		.append(true)
+		.open(&newest)
+		.and_then(|mut f| std::io::Write::write_all(&mut f, &torn))
+		.expect("a torn write");
 
 	// The cloud comes back, and so does the sensor client: every queued reading arrives.
 	let worker = WorkerProcess::start(&url, port, d).expect("the worker starts");
@@ -133,4 +150,6 @@ async fn readings_wait_through_an_outage_and_a_restart_then_all_arrive() {
 		std::fs::read_dir(queue.join("rejected")).map_or(true, |mut d| d.next().is_none()),
 		"nothing was refused"
 	);
+	let log = std::fs::read_to_string(d.join("sensor-2.log")).unwrap_or_default();
+	assert!(log.contains("dropping a torn entry"), "the torn tail was seen and dropped:\n{log}");
 }
