@@ -144,11 +144,7 @@ fn main() {
 		let worker =
 			WorkerProcess::start(&node.url(), free_port(), dir.path()).expect("the worker starts");
 		let client = WorkerClient::new(&worker.url);
-		let started = Instant::now();
-		while client.stats().await.is_err() {
-			assert!(started.elapsed() < Duration::from_secs(60), "the worker did not come up");
-			tokio::time::sleep(Duration::from_millis(100)).await;
-		}
+		worker.wait_listening(Duration::from_secs(60)).await.expect("the worker comes up");
 		let alice = signer_from_uri("//Alice").expect("dev");
 		let ferdie = signer_from_uri("//Ferdie").expect("dev").public_key().to_account_id();
 		let mut rng = ChaCha20Rng::seed_from_u64(99);

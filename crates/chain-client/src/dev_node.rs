@@ -273,9 +273,24 @@ pub struct WorkerProcess {
 	pub url: String,
 	/// Its store directory.
 	pub store: PathBuf,
+	/// Its HTTP port on loopback.
+	pub port: u16,
 }
 
 impl WorkerProcess {
+	/// Waits until the worker accepts connections on its port, at most `within`.
+	pub async fn wait_listening(&self, within: Duration) -> std::io::Result<()> {
+		let started = Instant::now();
+		let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.port));
+		loop {
+			match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+				Ok(_) => return Ok(()),
+				Err(e) if started.elapsed() >= within => return Err(e),
+				Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+			}
+		}
+	}
+
 	/// Where the worker keeps the chain `genesis`'s objects: the worker's namespace
 	/// of that chain (`chains/<genesis hex>`) in its store directory.
 	pub fn chain_store(&self, genesis: &[u8; 32]) -> PathBuf {
@@ -312,7 +327,7 @@ impl WorkerProcess {
 				.stdout(Stdio::null())
 				.stderr(std::fs::File::create(dir.join("worker.log"))?)
 				.spawn()?;
-		Ok(WorkerProcess { process: KillOnDrop(child), url, store })
+		Ok(WorkerProcess { process: KillOnDrop(child), url, store, port })
 	}
 }
 
